@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "ibmvmc",
+      "sources": [
+        "native/addon/addon.cc",
+        "native/addon/errors.cc",
+        "native/addon/device_handle.cc"
+      ],
+      "include_dirs": ["native/abi"],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
+      "ldflags": ["-Wl,--as-needed"]
+    },
+    {
+      "target_name": "ibmvmc_fake_preload",
+      "type": "shared_library",
+      "product_prefix": "",
+      "product_extension": "so",
+      "sources": ["native/fake/shim.c"],
+      "include_dirs": ["native/abi", "native/fake"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-fvisibility=hidden"],
+      "libraries": ["-ldl", "-lpthread"]
+    }
+  ]
+}
