@@ -271,7 +271,10 @@ export function decodeHmcMessage(bytes: Uint8Array, options?: HmcCodecOptions): 
  */
 function bufferView(bytes: unknown): Buffer {
   if (!types.isUint8Array(bytes)) {
-    throw new HmcDecodeError('input', { found: `a ${kindOf(bytes)}`, expected: 'a Uint8Array' });
+    throw new HmcDecodeError('input', {
+      found: `of type ${kindOf(bytes)}`,
+      expected: 'a Uint8Array',
+    });
   }
   try {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -71,7 +71,7 @@ describe('return codes', () => {
     );
   });
 
-  test.each(REFERENCE_RETURN_CODES)('describeReturnCode(0x%s) is the reference text', (code, text) => {
+  test.each(REFERENCE_RETURN_CODES)('describeReturnCode(%d) is "%s"', (code, text) => {
     expect(describeReturnCode(code)).toBe(text);
   });
 
