@@ -91,30 +91,28 @@ export const HMC_RETURN_CODE = {
 export type HmcReturnCode = (typeof HMC_RETURN_CODE)[keyof typeof HMC_RETURN_CODE];
 
 /** A short, human description of every known return code. */
-export const HMC_RETURN_CODE_DESCRIPTIONS: Readonly<Record<HmcReturnCode, string>> = Object.freeze(
-  {
-    [HMC_RETURN_CODE.GOOD]: 'good',
-    [HMC_RETURN_CODE.INVALID_OPCODE]: 'invalid opcode',
-    [HMC_RETURN_CODE.INVALID_DATA]: 'invalid data',
-    [HMC_RETURN_CODE.GENERIC_ERROR]: 'generic error',
-    [HMC_RETURN_CODE.CANCELLED]: 'cancelled (timed out)',
-    [HMC_RETURN_CODE.BUFFER_NOT_AVAILABLE]: 'buffer not available to queue the command',
-    [HMC_RETURN_CODE.INVALID_HMC_INDEX]: 'invalid HMC index',
-    [HMC_RETURN_CODE.SIZE_OUT_OF_BOUNDS]: 'size out of bounds',
-    [HMC_RETURN_CODE.INVALID_TARGET]: 'invalid target',
-    [HMC_RETURN_CODE.INVALID_CATEGORY]: 'invalid category',
-    [HMC_RETURN_CODE.HMC_TERMINATING]: 'rejected: the HMC is terminating',
-    [HMC_RETURN_CODE.COMMAND_PATH_CLOSED]: 'the HMC closed the command path',
-    [HMC_RETURN_CODE.EVENT_BINDING_FAILED]: 'binding of an event message failed',
-    [HMC_RETURN_CODE.INVALID_SESSION_STATE]: 'invalid session state',
-    [HMC_RETURN_CODE.SESSION_MISMATCH]: 'session mismatch',
-    [HMC_RETURN_CODE.INVALID_HMC_INSTANCE_ID]: 'invalid HMC instance id',
-    [HMC_RETURN_CODE.HMC_INDEX_ALREADY_OPEN]: 'this HMC index is already open',
-    [HMC_RETURN_CODE.INVALID_BUFFER_ID]: 'invalid buffer id',
-    [HMC_RETURN_CODE.INVALID_RESPONSE]: 'invalid response',
-    [HMC_RETURN_CODE.INVALID_SYNC_REQUEST]: 'invalid sync request',
-  },
-);
+export const HMC_RETURN_CODE_DESCRIPTIONS: Readonly<Record<HmcReturnCode, string>> = Object.freeze({
+  [HMC_RETURN_CODE.GOOD]: 'good',
+  [HMC_RETURN_CODE.INVALID_OPCODE]: 'invalid opcode',
+  [HMC_RETURN_CODE.INVALID_DATA]: 'invalid data',
+  [HMC_RETURN_CODE.GENERIC_ERROR]: 'generic error',
+  [HMC_RETURN_CODE.CANCELLED]: 'cancelled (timed out)',
+  [HMC_RETURN_CODE.BUFFER_NOT_AVAILABLE]: 'buffer not available to queue the command',
+  [HMC_RETURN_CODE.INVALID_HMC_INDEX]: 'invalid HMC index',
+  [HMC_RETURN_CODE.SIZE_OUT_OF_BOUNDS]: 'size out of bounds',
+  [HMC_RETURN_CODE.INVALID_TARGET]: 'invalid target',
+  [HMC_RETURN_CODE.INVALID_CATEGORY]: 'invalid category',
+  [HMC_RETURN_CODE.HMC_TERMINATING]: 'rejected: the HMC is terminating',
+  [HMC_RETURN_CODE.COMMAND_PATH_CLOSED]: 'the HMC closed the command path',
+  [HMC_RETURN_CODE.EVENT_BINDING_FAILED]: 'binding of an event message failed',
+  [HMC_RETURN_CODE.INVALID_SESSION_STATE]: 'invalid session state',
+  [HMC_RETURN_CODE.SESSION_MISMATCH]: 'session mismatch',
+  [HMC_RETURN_CODE.INVALID_HMC_INSTANCE_ID]: 'invalid HMC instance id',
+  [HMC_RETURN_CODE.HMC_INDEX_ALREADY_OPEN]: 'this HMC index is already open',
+  [HMC_RETURN_CODE.INVALID_BUFFER_ID]: 'invalid buffer id',
+  [HMC_RETURN_CODE.INVALID_RESPONSE]: 'invalid response',
+  [HMC_RETURN_CODE.INVALID_SYNC_REQUEST]: 'invalid sync request',
+});
 
 /**
  * Return codes reserved by the protocol: deprecated codes of older HMC
@@ -144,7 +142,8 @@ const reserved: ReadonlySet<number> = new Set(HMC_RESERVED_RETURN_CODES);
 export function describeReturnCode(code: number): string {
   const known = descriptions.get(code);
   if (known !== undefined) return known;
-  if (reserved.has(code)) return `reserved return code ${hex(code)} (deprecated by older HMC versions)`;
+  if (reserved.has(code))
+    return `reserved return code ${hex(code)} (deprecated by older HMC versions)`;
   if (!Number.isInteger(code) || code < 0 || code > 0xffff) {
     return `invalid return code ${String(code)} (not a 16-bit unsigned integer)`;
   }

@@ -5,12 +5,7 @@ import { IbmvmcError } from '../errors/ibmvmc-error';
  * Uint8Array), `length` (shorter than a header), or the header field at fault.
  */
 export type HmcDecodeField =
-  | 'input'
-  | 'length'
-  | 'descriptor'
-  | 'headerLength'
-  | 'messageLength'
-  | 'dataLength';
+  'input' | 'length' | 'descriptor' | 'headerLength' | 'messageLength' | 'dataLength';
 
 /**
  * Thrown when bytes received from the channel are not a well-formed HMC command
@@ -26,7 +21,10 @@ export class HmcDecodeError extends IbmvmcError {
    * @param details - What was `found` and what was `expected` (both phrased
    *   for people); `cause` if another error led here.
    */
-  constructor(field: HmcDecodeField, details: { found: string; expected: string; cause?: unknown }) {
+  constructor(
+    field: HmcDecodeField,
+    details: { found: string; expected: string; cause?: unknown },
+  ) {
     super(`malformed HMC message: ${field} is ${details.found}; expected ${details.expected}`, {
       code: 'ERR_IBMVMC_HMC_DECODE',
       retryable: false,

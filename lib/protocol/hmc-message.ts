@@ -293,7 +293,12 @@ function resolveMaxLength(fn: string, options: HmcCodecOptions | undefined): num
   if (options === undefined) return DEFAULT_MAX_MESSAGE_LENGTH;
   requireObject(`${fn}: options`, options);
   if (options.maxLength === undefined) return DEFAULT_MAX_MESSAGE_LENGTH;
-  return requireInteger(`${fn}: options.maxLength`, options.maxLength, UINT32_MAX, HMC_HEADER_LENGTH);
+  return requireInteger(
+    `${fn}: options.maxLength`,
+    options.maxLength,
+    UINT32_MAX,
+    HMC_HEADER_LENGTH,
+  );
 }
 
 /** Throws a TypeError unless `value` is a non-null object. */

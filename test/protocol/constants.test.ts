@@ -66,9 +66,11 @@ describe('return codes', () => {
   test('HMC_RETURN_CODE holds exactly the codes of the reference table', () => {
     const ours = Object.values(HMC_RETURN_CODE).sort((a, b) => a - b);
     expect(ours).toEqual(REFERENCE_RETURN_CODES.map(([code]) => code));
-    expect(Object.keys(HMC_RETURN_CODE_DESCRIPTIONS).map(Number).sort((a, b) => a - b)).toEqual(
-      ours,
-    );
+    expect(
+      Object.keys(HMC_RETURN_CODE_DESCRIPTIONS)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(ours);
   });
 
   test.each(REFERENCE_RETURN_CODES)('describeReturnCode(%d) is "%s"', (code, text) => {
@@ -83,7 +85,9 @@ describe('return codes', () => {
   });
 
   test('reserved codes are the six deprecated ones, described as reserved with their hex value', () => {
-    expect([...HMC_RESERVED_RETURN_CODES]).toEqual([0x8002, 0x8004, 0x8005, 0x8008, 0x8009, 0x8010]);
+    expect([...HMC_RESERVED_RETURN_CODES]).toEqual([
+      0x8002, 0x8004, 0x8005, 0x8008, 0x8009, 0x8010,
+    ]);
     expect(describeReturnCode(0x8002)).toBe(
       'reserved return code 0x8002 (deprecated by older HMC versions)',
     );

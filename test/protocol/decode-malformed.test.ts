@@ -13,7 +13,11 @@ function valid(): Buffer {
 }
 
 /** Decodes `input` and returns the HmcDecodeError it must throw, checking its common shape. */
-function decodeError(input: unknown, field: HmcDecodeField, options?: HmcCodecOptions): HmcDecodeError {
+function decodeError(
+  input: unknown,
+  field: HmcDecodeField,
+  options?: HmcCodecOptions,
+): HmcDecodeError {
   let thrown: unknown;
   try {
     decodeHmcMessage(input as Uint8Array, options);
@@ -54,8 +58,8 @@ describe('input that is not a Uint8Array', () => {
     ['a Uint8ClampedArray', new Uint8ClampedArray(valid()), 'Uint8ClampedArray'],
     ['an Int8Array', new Int8Array(40), 'Int8Array'],
     ['an array-like object', { length: 40, 0: 0xde }, 'Object'],
-    ['an object pretending to be a Uint8Array', Object.create(Uint8Array.prototype), ''],
-    ['a Proxy whose every trap throws', hostile, ''],
+    ['an object pretending to be a Uint8Array', Object.create(Uint8Array.prototype), 'Object'],
+    ['a Proxy whose every trap throws', hostile, 'object'],
     ['a Proxy of a Uint8Array', new Proxy(new Uint8Array(40), {}), 'Object'],
   ])('%s', (_name, input, found) => {
     const err = decodeError(input, 'input');
@@ -93,7 +97,9 @@ describe('descriptor', () => {
     const err = decodeError(bytes, 'descriptor');
     const found = ['DE', 'CA', 'FF'];
     found[index] = '00';
-    expect(err.message).toBe(`malformed HMC message: descriptor is ${found.join(' ')}; expected DE CA FF`);
+    expect(err.message).toBe(
+      `malformed HMC message: descriptor is ${found.join(' ')}; expected DE CA FF`,
+    );
   });
 
   test('is checked before the header length', () => {

@@ -89,9 +89,14 @@ describe('encodeHmcMessage', () => {
     const init = { token: 1, target: 0x8000, opcode: 1, data };
     expect(encodeHmcMessage(init, { maxLength: 10_032 }).length).toBe(10_032);
     expect(() => encodeHmcMessage(init, { maxLength: 10_031 })).toThrow(RangeError);
-    expect(() => encodeHmcMessage({ token: 1, target: 1, opcode: 1 }, { maxLength: 32 })).not.toThrow();
     expect(() =>
-      encodeHmcMessage({ token: 1, target: 1, opcode: 1, data: Buffer.alloc(1) }, { maxLength: 32 }),
+      encodeHmcMessage({ token: 1, target: 1, opcode: 1 }, { maxLength: 32 }),
+    ).not.toThrow();
+    expect(() =>
+      encodeHmcMessage(
+        { token: 1, target: 1, opcode: 1, data: Buffer.alloc(1) },
+        { maxLength: 32 },
+      ),
     ).toThrow(RangeError);
   });
 
@@ -104,23 +109,63 @@ describe('encodeHmcMessage', () => {
     ['token missing', { target: 1, opcode: 1 }, TypeError, /token must be a number, got undefined/],
     ['token a string', { ...valid, token: '1' }, TypeError, /token must be a number, got string/],
     ['token a bigint', { ...valid, token: 1n }, TypeError, /token must be a number, got bigint/],
-    ['token negative', { ...valid, token: -1 }, RangeError, /token must be an integer from 0 to 4294967295 \(0xFFFFFFFF\), got -1/],
+    [
+      'token negative',
+      { ...valid, token: -1 },
+      RangeError,
+      /token must be an integer from 0 to 4294967295 \(0xFFFFFFFF\), got -1/,
+    ],
     ['token 2^32', { ...valid, token: 2 ** 32 }, RangeError, /token .* got 4294967296/],
     ['token fractional', { ...valid, token: 1.5 }, RangeError, /token .* got 1.5/],
     ['token NaN', { ...valid, token: NaN }, RangeError, /token .* got NaN/],
     ['token Infinity', { ...valid, token: Infinity }, RangeError, /token .* got Infinity/],
-    ['target 0x10000', { ...valid, target: 0x10000 }, RangeError, /target must be an integer from 0 to 65535 \(0xFFFF\), got 65536/],
+    [
+      'target 0x10000',
+      { ...valid, target: 0x10000 },
+      RangeError,
+      /target must be an integer from 0 to 65535 \(0xFFFF\), got 65536/,
+    ],
     ['target missing', { token: 1, opcode: 1 }, TypeError, /target must be a number/],
-    ['opcode negative', { ...valid, opcode: -1 }, RangeError, /opcode must be an integer from 0 to 65535/],
+    [
+      'opcode negative',
+      { ...valid, opcode: -1 },
+      RangeError,
+      /opcode must be an integer from 0 to 65535/,
+    ],
     ['opcode missing', { token: 1, target: 1 }, TypeError, /opcode must be a number/],
-    ['flags 0x100', { ...valid, flags: 0x100 }, RangeError, /flags must be an integer from 0 to 255 \(0x00FF\), got 256/],
+    [
+      'flags 0x100',
+      { ...valid, flags: 0x100 },
+      RangeError,
+      /flags must be an integer from 0 to 255 \(0x00FF\), got 256/,
+    ],
     ['flags null', { ...valid, flags: null }, TypeError, /flags must be a number, got null/],
-    ['returnCode 0x10000', { ...valid, returnCode: 0x10000 }, RangeError, /returnCode must be an integer from 0 to 65535/],
-    ['data a string', { ...valid, data: 'abc' }, TypeError, /data must be a Buffer or Uint8Array, got string/],
-    ['data an array', { ...valid, data: [1, 2] }, TypeError, /data must be a Buffer or Uint8Array, got Array/],
+    [
+      'returnCode 0x10000',
+      { ...valid, returnCode: 0x10000 },
+      RangeError,
+      /returnCode must be an integer from 0 to 65535/,
+    ],
+    [
+      'data a string',
+      { ...valid, data: 'abc' },
+      TypeError,
+      /data must be a Buffer or Uint8Array, got string/,
+    ],
+    [
+      'data an array',
+      { ...valid, data: [1, 2] },
+      TypeError,
+      /data must be a Buffer or Uint8Array, got Array/,
+    ],
     ['data a Uint16Array', { ...valid, data: new Uint16Array(2) }, TypeError, /got Uint16Array/],
     ['data an ArrayBuffer', { ...valid, data: new ArrayBuffer(2) }, TypeError, /got ArrayBuffer/],
-    ['data null', { ...valid, data: null }, TypeError, /data must be a Buffer or Uint8Array, got null/],
+    [
+      'data null',
+      { ...valid, data: null },
+      TypeError,
+      /data must be a Buffer or Uint8Array, got null/,
+    ],
   ];
 
   test.each(badInits)('rejects %s', (_name, init, errorType, message) => {
@@ -151,11 +196,44 @@ describe('encodeHmcMessage', () => {
 
 describe('round trips', () => {
   test.each<[string, HmcMessageInit]>([
-    ['a request', { token: 42, target: 0x8000, opcode: 0x0103, flags: 0x80, data: Buffer.from('echo') }],
-    ['a response', { token: 42, target: 0x8000, opcode: 0x0103, flags: 0x40, returnCode: 0x8003, data: Buffer.from([1]) }],
+    [
+      'a request',
+      { token: 42, target: 0x8000, opcode: 0x0103, flags: 0x80, data: Buffer.from('echo') },
+    ],
+    [
+      'a response',
+      {
+        token: 42,
+        target: 0x8000,
+        opcode: 0x0103,
+        flags: 0x40,
+        returnCode: 0x8003,
+        data: Buffer.from([1]),
+      },
+    ],
     ['all zero', { token: 0, target: 0, opcode: 0, flags: 0, returnCode: 0 }],
-    ['all fields at their maximum', { token: 0xffffffff, target: 0xffff, opcode: 0xffff, flags: 0xff, returnCode: 0xffff, data: Buffer.alloc(7, 0xff) }],
-    ['mixed bytes in every field', { token: 0x80a1b2c3, target: 0x8007, opcode: 0x1234, flags: 0xc0, returnCode: 0x802a, data: Buffer.from([0, 0xde, 0xca, 0xff]) }],
+    [
+      'all fields at their maximum',
+      {
+        token: 0xffffffff,
+        target: 0xffff,
+        opcode: 0xffff,
+        flags: 0xff,
+        returnCode: 0xffff,
+        data: Buffer.alloc(7, 0xff),
+      },
+    ],
+    [
+      'mixed bytes in every field',
+      {
+        token: 0x80a1b2c3,
+        target: 0x8007,
+        opcode: 0x1234,
+        flags: 0xc0,
+        returnCode: 0x802a,
+        data: Buffer.from([0, 0xde, 0xca, 0xff]),
+      },
+    ],
   ])('%s keeps every field', (_name, init) => {
     const decoded = decodeHmcMessage(encodeHmcMessage(init));
     expect(decoded).toEqual({
@@ -187,14 +265,23 @@ describe('round trips', () => {
 
   test('a larger negotiated maximum on both sides', () => {
     const data = Buffer.alloc(65_504, 0xa5);
-    const bytes = encodeHmcMessage({ token: 9, target: 0x8001, opcode: 1, data }, { maxLength: 65_536 });
+    const bytes = encodeHmcMessage(
+      { token: 9, target: 0x8001, opcode: 1, data },
+      { maxLength: 65_536 },
+    );
     expect(decodeHmcMessage(bytes, { maxLength: 65_536 }).data.equals(data)).toBe(true);
   });
 });
 
 describe('decodeHmcMessage', () => {
   const sample = (): Buffer =>
-    encodeHmcMessage({ token: 77, target: 0x8002, opcode: 5, returnCode: 1, data: Buffer.from('payload') });
+    encodeHmcMessage({
+      token: 77,
+      target: 0x8002,
+      opcode: 5,
+      returnCode: 1,
+      data: Buffer.from('payload'),
+    });
 
   test('returns data that is a copy: reusing the input buffer does not change it', () => {
     const bytes = sample();
@@ -262,12 +349,20 @@ describe('isResponse and expectsResponse', () => {
 
 describe('encodeResponse', () => {
   const request: HmcMessage = decodeHmcMessage(
-    encodeHmcMessage({ token: 0xcafe, target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.ECHO, data: Buffer.from('ping') }),
+    encodeHmcMessage({
+      token: 0xcafe,
+      target: HMC_TARGET.ROUTER,
+      opcode: HMC_ROUTER_OPCODE.ECHO,
+      data: Buffer.from('ping'),
+    }),
   );
 
   test('answers with the same token, target and opcode, flags RESPONSE, and the given code and data', () => {
     const response = decodeHmcMessage(
-      encodeResponse(request, { returnCode: HMC_RETURN_CODE.INVALID_DATA, data: Buffer.from('pong') }),
+      encodeResponse(request, {
+        returnCode: HMC_RETURN_CODE.INVALID_DATA,
+        data: Buffer.from('pong'),
+      }),
     );
     expect(response).toEqual({
       token: 0xcafe,
@@ -301,11 +396,15 @@ describe('encodeResponse', () => {
 
   test('validates its arguments like encodeHmcMessage', () => {
     expect(() => encodeResponse(request, { returnCode: 0x10000 })).toThrow(RangeError);
-    expect(() => encodeResponse(request, { data: 'x' as unknown as Uint8Array })).toThrow(TypeError);
+    expect(() => encodeResponse(request, { data: 'x' as unknown as Uint8Array })).toThrow(
+      TypeError,
+    );
     expect(() => encodeResponse(null as unknown as HmcMessage)).toThrow(
       /encodeResponse: the request must be an object, got null/,
     );
-    expect(() => encodeResponse(request, null as unknown as { returnCode?: number })).toThrow(TypeError);
+    expect(() => encodeResponse(request, null as unknown as { returnCode?: number })).toThrow(
+      TypeError,
+    );
     expect(() => encodeResponse(request, { data: Buffer.alloc(100) }, { maxLength: 64 })).toThrow(
       /over the maximum of 64/,
     );

@@ -1,0 +1,123 @@
+/**
+ * Turns a system error from the native binding into the typed error that says,
+ * for that call and errno, what happened and what to do.
+ */
+import {
+  DeviceBusyError,
+  DeviceIoError,
+  DeviceNotFoundError,
+  DriverNotReadyError,
+  InvalidArgumentError,
+  NoBuffersError,
+  NoSlotFreeError,
+  PermissionDeniedError,
+  SessionResetError,
+} from './error-classes';
+import { IbmvmcError } from './ibmvmc-error';
+
+/** The shape of the errors the native binding throws (like Node's SystemError). */
+export interface SystemErrorLike {
+  message: string;
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+export function isSystemError(error: unknown): error is SystemErrorLike {
+  const e = error as Partial<SystemErrorLike> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.code === 'string' &&
+    typeof e.errno === 'number' &&
+    typeof e.syscall === 'string'
+  );
+}
+
+const GRANT_ACCESS =
+  'run as root, or give your group read-write access with a udev rule such as ' +
+  'KERNEL=="ibmvmc", GROUP="hmc", MODE="0660" in /etc/udev/rules.d/90-ibmvmc.rules';
+
+/** Maps a system error to its typed error; anything unknown keeps its code. */
+export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'): IbmvmcError {
+  const d = { code: error.code, errno: error.errno, syscall: error.syscall, cause: error };
+  const call = error.syscall;
+  switch (error.code) {
+    case 'ENOENT':
+      return new DeviceNotFoundError(
+        `${device} does not exist: load the driver with "modprobe ibmvmc" (it needs a VMC adapter; see "ibmvmc request-vmc")`,
+        d,
+      );
+    case 'ENODEV':
+    case 'ENXIO':
+      if (call === 'ioctl:REQUESTVMC')
+        return new DeviceNotFoundError(
+          'the hypervisor has no VMC resource to give this partition (REQUESTVMC: ENODEV)',
+          d,
+        );
+      return new DeviceNotFoundError(
+        `${device} has no driver or adapter behind it: check that the ibmvmc module is loaded and the partition has a VMC adapter`,
+        d,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      if (call === 'ioctl:REQUESTVMC')
+        return new PermissionDeniedError(
+          'the hypervisor refused REQUESTVMC: the firmware lacks the call, the request was denied, or this system cannot be managed through a VMC',
+          d,
+        );
+      return new PermissionDeniedError(`permission denied on ${device}: ${GRANT_ACCESS}`, d);
+    case 'EAGAIN':
+      return new DriverNotReadyError(
+        'the ibmvmc driver is still starting (no handshake with the hypervisor yet): retry shortly',
+        d,
+      );
+    case 'ENOBUFS':
+      return new NoBuffersError(
+        'the hypervisor has not yet given the driver its buffers: retry shortly',
+        d,
+      );
+    case 'EBUSY':
+      if (call === 'ioctl:SETHMCID')
+        return new NoSlotFreeError(
+          'every HMC slot is in use or still closing: close another session, or raise the module parameter max_hmcs (at most 2)',
+          d,
+        );
+      if (call === 'open')
+        return new DeviceBusyError(
+          'the driver is still initialising (older drivers refuse open until then): retry shortly',
+          d,
+        );
+      return new DeviceBusyError(
+        'the session is not confirmed by the hypervisor yet, or every buffer is in flight: retry once answers are read',
+        d,
+      );
+    case 'EBADFD':
+      return new SessionResetError(
+        'the VMC channel was reset and this session is gone: open a new session',
+        d,
+      );
+    case 'EINVAL':
+      if (call === 'ioctl:REQUESTVMC')
+        return new InvalidArgumentError('the hypervisor rejected REQUESTVMC as invalid', d);
+      return new InvalidArgumentError(
+        `the driver rejected the ${call} call as invalid (EINVAL)`,
+        d,
+      );
+    case 'EIO':
+      if (call === 'write')
+        return new SessionResetError(
+          'the session is gone (channel reset, or the hypervisor refused the open): open a new session',
+          d,
+        );
+      if (call === 'ioctl:REQUESTVMC')
+        return new DeviceIoError('the hypervisor reported a hardware fault on REQUESTVMC', d);
+      return new DeviceIoError(
+        `the driver reported an I/O error on ${call}; if it persists, check "ibmvmc status" and reload the module`,
+        d,
+      );
+    default:
+      return new IbmvmcError(`${error.message}`, d);
+  }
+}

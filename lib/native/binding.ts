@@ -1,0 +1,58 @@
+/**
+ * The native binding, loaded through node-gyp-build: a prebuilt binary from
+ * `prebuilds/` when one matches, otherwise the one built from source in `build/`.
+ */
+import * as path from 'node:path';
+import { packageRoot } from './package-root';
+
+/** Driver state and adapter, as the QUERY ioctl returns them. */
+export interface NativeQueryResult {
+  haveVmc: number;
+  state: number;
+  vmcDrcIndex: number;
+}
+
+/** One open fd of the device. Each method is one system call. */
+export interface NativeDeviceHandle {
+  /** The fd, or -1 once closed. */
+  readonly fd: number;
+  setHmcId(id: Buffer): void;
+  query(): NativeQueryResult;
+  /** Runs on the thread pool: the hypervisor call can sleep. */
+  requestVmc(): Promise<number>;
+  /** Bytes read, or null when nothing is queued (EAGAIN). */
+  read(buffer: Buffer, length?: number): number | null;
+  /** Bytes written, or null if the fd would block (the driver never does). */
+  write(buffer: Buffer): number | null;
+  watch(callback: (error: Error | null) => void): void;
+  unwatch(): void;
+  /** Whether an active watcher keeps the event loop alive. */
+  setRef(ref: boolean): void;
+  /** True if closed now, false if deferred until an in-flight ioctl returns. */
+  close(): boolean;
+}
+
+/** Constants the binary was compiled with, from the target's own headers. */
+export interface NativeConstants {
+  ioctl: { SETHMCID: number; QUERY: number; REQUESTVMC: number };
+  errno: Readonly<Record<string, number>>;
+  HMC_ID_LEN: number;
+  QUERY_STRUCT_SIZE: number;
+}
+
+export interface NativeBinding {
+  DeviceHandle: new (path: string) => NativeDeviceHandle;
+  constants: NativeConstants;
+}
+
+let loaded: NativeBinding | undefined;
+
+/** Loads the binding on first use, so importing the package never fails. */
+export function binding(): NativeBinding {
+  if (loaded === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    loaded = load(path.resolve(packageRoot())) as NativeBinding;
+  }
+  return loaded;
+}

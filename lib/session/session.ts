@@ -1,0 +1,590 @@
+/**
+ * An HMC session: one fd bound to an HMC id, turned into promises.
+ *
+ * All policy lives here: retries of what the driver calls temporary, the
+ * order of sends, bounded reading, reset detection and clean shutdown.
+ */
+import { EventEmitter } from 'node:events';
+import { debug } from '../debug';
+import { DEFAULT_DEVICE_PATH, validateDevicePath } from '../device/device';
+import '../disposable';
+import {
+  DeviceIoError,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  SessionClosedError,
+  SessionResetError,
+  TimeoutError,
+} from '../errors/error-classes';
+import { IbmvmcError } from '../errors/ibmvmc-error';
+import type { NativeDeviceHandle } from '../native/binding';
+import { systemCall } from '../native/system-call';
+import { Backoff } from './backoff';
+import { connect, probeMtu, type ConnectOptions } from './connect';
+import { abortError, validateSignal, validateTimeout } from './deadline';
+import { encodeHmcId } from './hmc-id';
+
+/** Options of {@link HmcSession.open}. */
+export interface SessionOptions {
+  /** The HMC id to bind: a string (UTF-8) or bytes, at most 32 bytes; NUL-padded. */
+  hmcId: string | Uint8Array;
+  /** The device node. Default `/dev/ibmvmc`. */
+  path?: string;
+  /** How long opening may take, retries included. Default 10000 ms. */
+  timeoutMs?: number;
+  /** Aborts the open. */
+  signal?: AbortSignal;
+  /** Where sysfs is mounted (module parameters). Default `IBMVMC_SYSFS_ROOT` or `/sys`. */
+  sysfsRoot?: string;
+  /** How often a quiet session checks for a reset. Default 1000 ms. */
+  probeIntervalMs?: number;
+  /** Messages read ahead of `receive()` calls; the rest wait in the driver. Default 8. */
+  queueSize?: number;
+  /** Default deadline of each `send()`. Default 10000 ms. */
+  sendTimeoutMs?: number;
+  /** After a reset, open a new session with the same id instead of staying closed. */
+  reconnect?: boolean | { timeoutMs?: number };
+}
+
+/** Per-call options of `send()` and `receive()`. */
+export interface CallOptions {
+  /** Give up after this long. `send` defaults to the session's `sendTimeoutMs`; `receive` waits as long as the session lives. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Where a session is in its life. */
+export type SessionState = 'open' | 'reconnecting' | 'reset' | 'closed';
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface PendingSend extends Pending<void> {
+  data: Buffer;
+  lastBusy: IbmvmcError | undefined;
+}
+
+/** Events a session emits. */
+export interface HmcSessionEvents {
+  /** The channel was reset; the session is gone (or reconnecting, with `reconnect`). */
+  reset: [error: SessionResetError];
+  /** A new session with the same id replaced the one a reset took away. */
+  reconnect: [];
+  /** The session is closed. */
+  close: [];
+}
+
+/** Validated session options. */
+interface SessionSettings {
+  probeIntervalMs: number;
+  queueSize: number;
+  sendTimeoutMs: number;
+  reconnectTimeoutMs: number | undefined;
+  sysfsRoot: string | undefined;
+}
+
+const SEND_BACKOFF = { immediate: 2, initialMs: 1, maxMs: 50 };
+
+/**
+ * An open HMC session. Create one with {@link HmcSession.open} (or `open()`).
+ *
+ * ```ts
+ * await using session = await open({ hmcId: 'my-hmc' });
+ * await session.send(request);
+ * const answer = await session.receive({ timeoutMs: 5000 });
+ * ```
+ */
+export class HmcSession extends EventEmitter<HmcSessionEvents> {
+  /** The device node. */
+  readonly path: string;
+  #hmcId: Buffer;
+  #options: SessionSettings;
+  #handle: NativeDeviceHandle | undefined;
+  #mtu: number;
+  #readBuffer: Buffer;
+  #state: SessionState = 'open';
+  #failure: IbmvmcError | undefined;
+  #queue: Buffer[] = [];
+  #receivers: Pending<Buffer>[] = [];
+  #sends: PendingSend[] = [];
+  #sendBackoff = new Backoff(SEND_BACKOFF);
+  #sendRetry: { cancel(): void } | undefined;
+  #watching = false;
+  #refed = false;
+  #probe: NodeJS.Timeout | undefined;
+  #active = true;
+
+  private constructor(
+    path: string,
+    hmcId: Buffer,
+    options: SessionSettings,
+    connection: { handle: NativeDeviceHandle; mtu: number; early: Buffer[] },
+  ) {
+    super();
+    this.path = path;
+    this.#hmcId = hmcId;
+    this.#options = options;
+    this.#handle = connection.handle;
+    this.#mtu = connection.mtu;
+    this.#readBuffer = Buffer.allocUnsafe(connection.mtu);
+    this.#queue.push(...connection.early);
+    this.#startProbe();
+    this.#updateWatcher();
+  }
+
+  /**
+   * Opens the device and binds a session with the HMC id. Retries what the
+   * driver calls temporary (driver starting, buffers not given yet, every slot
+   * in use or closing, EBUSY from older drivers) with a capped back-off until
+   * `timeoutMs`, then rejects with a {@link TimeoutError} whose `cause` says
+   * which it was. Bad options are rejected before any system call.
+   */
+  static async open(options: SessionOptions): Promise<HmcSession> {
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError('open() takes an options object with an hmcId', {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    const path = validateDevicePath(options.path ?? DEFAULT_DEVICE_PATH);
+    const hmcId = encodeHmcId(options.hmcId);
+    const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
+    const signal = validateSignal(options.signal);
+    const probeIntervalMs = validateTimeout(options.probeIntervalMs, 'probeIntervalMs', 1000);
+    const sendTimeoutMs = validateTimeout(options.sendTimeoutMs, 'sendTimeoutMs', 10_000);
+    const queueSize = options.queueSize ?? 8;
+    if (!Number.isInteger(queueSize) || queueSize < 1)
+      throw new InvalidArgumentError(`queueSize must be an integer ≥ 1, got ${queueSize}`);
+    const reconnect = options.reconnect;
+    const reconnectTimeoutMs =
+      reconnect === undefined || reconnect === false
+        ? undefined
+        : validateTimeout(
+            reconnect === true ? undefined : reconnect.timeoutMs,
+            'reconnect.timeoutMs',
+            timeoutMs,
+          );
+    const sysfsRoot = options.sysfsRoot;
+    const connection = await connect({ path, hmcId, timeoutMs, signal, sysfsRoot });
+    return new HmcSession(
+      path,
+      hmcId,
+      { probeIntervalMs, queueSize, sendTimeoutMs, reconnectTimeoutMs, sysfsRoot },
+      connection,
+    );
+  }
+
+  /** The 32-byte HMC id this session is bound with (a copy). */
+  get hmcId(): Buffer {
+    return Buffer.from(this.#hmcId);
+  }
+
+  /** The negotiated MTU: the largest message `send()` accepts and `receive()` returns. */
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /** `open`, `reconnecting`, `reset` (gone after a reset) or `closed`. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Messages read from the driver and not yet received. */
+  get queuedMessages(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Sends one message. Empty or over-MTU messages are rejected before any
+   * write. While the hypervisor has not confirmed the session, or every
+   * buffer is in flight, the write is retried (fine-grained back-off, capped)
+   * until the deadline. Sends go out in call order. The promise resolves once
+   * the driver took the whole message; otherwise it rejects and nothing was sent.
+   */
+  send(data: Uint8Array, options: CallOptions = {}): Promise<void> {
+    try {
+      if (!(data instanceof Uint8Array))
+        throw new InvalidArgumentError('send() takes a Buffer or Uint8Array', {
+          code: 'ERR_INVALID_ARG_TYPE',
+        });
+      if (data.length === 0 || data.length > this.#mtu)
+        throw new MessageTooLargeError(
+          data.length === 0
+            ? 'cannot send an empty message'
+            : `the message is ${data.length} bytes; the negotiated MTU is ${this.#mtu}: split it`,
+        );
+      const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', this.#options.sendTimeoutMs);
+      const signal = validateSignal(options.signal);
+      this.#throwIfUnusable();
+      if (signal?.aborted) throw abortError(signal, 'send');
+      return new Promise<void>((resolve, reject) => {
+        const op: PendingSend = {
+          data: Buffer.from(data), // the caller may reuse its buffer before we write
+          resolve,
+          reject,
+          timer: undefined,
+          signal,
+          onAbort: undefined,
+          lastBusy: undefined,
+        };
+        this.#arm(op, timeoutMs, 'send', () => this.#dropSend(op));
+        this.#sends.push(op);
+        if (this.#sends.length === 1) this.#pumpSends();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The next message, in arrival order. Waits as long as the session lives
+   * unless `timeoutMs` or `signal` says otherwise; rejects when the session is
+   * closed or reset.
+   */
+  receive(options: CallOptions = {}): Promise<Buffer> {
+    try {
+      const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', Infinity);
+      const signal = validateSignal(options.signal);
+      const queued = this.#queue.shift();
+      if (queued !== undefined) {
+        this.#updateWatcher();
+        return Promise.resolve(queued);
+      }
+      this.#throwIfUnusable();
+      if (signal?.aborted) throw abortError(signal, 'receive');
+      return new Promise<Buffer>((resolve, reject) => {
+        const op: Pending<Buffer> = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+        this.#arm(op, timeoutMs, 'receive', () => {
+          this.#receivers.splice(this.#receivers.indexOf(op), 1);
+          this.#updateWatcher();
+        });
+        this.#receivers.push(op);
+        this.#updateWatcher();
+        this.#drain();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Every incoming message until the session is closed; throws if it is reset. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (error instanceof SessionClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Closes the session: pending sends and receives reject with
+   * {@link SessionClosedError}, the watcher and timers stop, the fd is closed.
+   * Calling it again does nothing. Rejects only if the driver reported an
+   * error on close (the fd is released all the same).
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    const handle = this.#shutdown(new SessionClosedError());
+    this.#queue = [];
+    debug('session on %s closed', this.path);
+    try {
+      if (handle) systemCall(this.path, 'close', () => handle.close());
+    } finally {
+      this.emit('close');
+    }
+  }
+
+  /** For `await using session = await open(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  #throwIfUnusable(): void {
+    if (this.#state === 'closed') throw new SessionClosedError();
+    if (this.#state === 'reset') throw this.#failure ?? new SessionResetError('the session was reset');
+  }
+
+  /** Starts an operation's deadline and abort listener; `remove` takes it off its list. */
+  #arm<T>(op: Pending<T>, timeoutMs: number, what: string, remove: () => void): void {
+    if (Number.isFinite(timeoutMs)) {
+      op.timer = setTimeout(() => {
+        remove();
+        const cause = (op as Partial<PendingSend>).lastBusy;
+        this.#settle(
+          op,
+          new TimeoutError(
+            `${what} timed out after ${timeoutMs} ms${cause ? `: ${cause.message}` : ''}`,
+            { cause },
+          ),
+        );
+      }, timeoutMs);
+      op.timer.unref(); // what keeps the process alive is the operation itself
+    }
+    if (op.signal) {
+      const signal = op.signal;
+      op.onAbort = () => {
+        remove();
+        this.#settle(op, abortError(signal, what));
+      };
+      signal.addEventListener('abort', op.onAbort, { once: true });
+    }
+  }
+
+  #settle<T>(op: Pending<T>, error: Error | null, value?: T): void {
+    if (op.timer) clearTimeout(op.timer);
+    if (op.signal && op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
+    if (error) op.reject(error);
+    else op.resolve(value as T);
+  }
+
+  #dropSend(op: PendingSend): void {
+    const index = this.#sends.indexOf(op);
+    if (index < 0) return;
+    this.#sends.splice(index, 1);
+    if (index === 0) {
+      this.#cancelSendRetry();
+      this.#sendBackoff.reset();
+      if (this.#sends.length > 0) this.#scheduleSendRetry(0);
+    }
+  }
+
+  /** Writes queued messages in order; EBUSY parks the head until a retry. */
+  #pumpSends(): void {
+    this.#cancelSendRetry();
+    while (this.#sends.length > 0 && this.#state === 'open' && this.#handle) {
+      const op = this.#sends[0];
+      const handle = this.#handle;
+      let written: number | null;
+      try {
+        written = systemCall(this.path, 'write', () => handle.write(op.data));
+      } catch (error) {
+        if (error instanceof IbmvmcError && error.retryable) {
+          op.lastBusy = error;
+          this.#scheduleSendRetry(this.#sendBackoff.next());
+          return;
+        }
+        if (error instanceof SessionResetError) {
+          this.#onReset(error);
+          return;
+        }
+        this.#sends.shift();
+        this.#settle(op, error as Error);
+        continue;
+      }
+      this.#sends.shift();
+      this.#sendBackoff.reset();
+      if (written === op.data.length) {
+        this.#settle(op, null);
+      } else {
+        this.#settle(
+          op,
+          new DeviceIoError(
+            `the driver took ${written ?? 0} of ${op.data.length} bytes; it never should`,
+            { syscall: 'write' },
+          ),
+        );
+      }
+    }
+  }
+
+  #scheduleSendRetry(ms: number): void {
+    if (this.#sendRetry) return;
+    const run = () => {
+      this.#sendRetry = undefined;
+      this.#pumpSends();
+    };
+    if (ms <= 0) {
+      const immediate = setImmediate(run);
+      this.#sendRetry = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timer = setTimeout(run, ms);
+      this.#sendRetry = { cancel: () => clearTimeout(timer) };
+    }
+  }
+
+  #cancelSendRetry(): void {
+    this.#sendRetry?.cancel();
+    this.#sendRetry = undefined;
+  }
+
+  /** Reads only while someone waits or the read-ahead queue has room. */
+  #wantsToRead(): boolean {
+    return (
+      this.#state === 'open' &&
+      (this.#receivers.length > 0 || this.#queue.length < this.#options.queueSize)
+    );
+  }
+
+  #updateWatcher(): void {
+    const handle = this.#handle;
+    if (!handle) return;
+    const want = this.#wantsToRead();
+    if (want && !this.#watching) {
+      handle.watch((error) => this.#onReadable(error));
+      this.#watching = true;
+    } else if (!want && this.#watching) {
+      handle.unwatch();
+      this.#watching = false;
+    }
+    // Only a waiting receive keeps the process alive; an idle session does not.
+    const ref = this.#receivers.length > 0;
+    if (ref !== this.#refed) {
+      handle.setRef(ref);
+      this.#refed = ref;
+    }
+  }
+
+  #onReadable(error: Error | null): void {
+    if (error) {
+      this.#onReset(
+        new SessionResetError(`watching ${this.path} failed: ${error.message}`, { cause: error }),
+      );
+      return;
+    }
+    this.#drain();
+  }
+
+  /** Reads what is queued in the driver while there is demand or room. */
+  #drain(): void {
+    let readAny = false;
+    while (this.#wantsToRead() && this.#handle) {
+      const handle = this.#handle;
+      let n: number | null;
+      try {
+        n = systemCall(this.path, 'read', () => handle.read(this.#readBuffer, this.#mtu));
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) {
+          // The MTU shrank under us (a re-negotiation): find it again.
+          this.#mtu = probeMtu(handle, this.path, this.#mtu, this.#queue);
+          continue;
+        }
+        if (error instanceof IbmvmcError) {
+          this.#onReset(
+            error instanceof SessionResetError
+              ? error
+              : new SessionResetError(`reading the session failed: ${error.message}`, {
+                  code: error.code,
+                  errno: error.errno,
+                  syscall: error.syscall,
+                  cause: error,
+                }),
+          );
+          return;
+        }
+        throw error;
+      }
+      if (n === null) break;
+      readAny = true;
+      this.#active = true;
+      const message = Buffer.allocUnsafe(n);
+      this.#readBuffer.copy(message, 0, 0, n);
+      const receiver = this.#receivers.shift();
+      if (receiver) this.#settle(receiver, null, message);
+      else this.#queue.push(message);
+    }
+    this.#updateWatcher();
+    // A message read is a buffer returned: a send waiting on EBUSY can go now.
+    if (readAny && this.#sends.length > 0 && this.#sendRetry) this.#pumpSends();
+  }
+
+  /** poll() never reports a reset: a quiet session reads now and then to see EBADFD. */
+  #startProbe(): void {
+    const interval = this.#options.probeIntervalMs;
+    if (!Number.isFinite(interval) || interval <= 0) return;
+    this.#probe = setInterval(() => {
+      if (!this.#active) this.#drain();
+      this.#active = false;
+    }, interval);
+    this.#probe.unref();
+  }
+
+  /**
+   * The session is gone. Close the fd at once (a stale fd could alias a new
+   * session on the same slot), fail what is pending, tell listeners.
+   */
+  #onReset(error: SessionResetError): void {
+    if (this.#state !== 'open') return;
+    debug('session on %s reset: %s', this.path, error.message);
+    const reconnecting = this.#options.reconnectTimeoutMs !== undefined;
+    this.#state = reconnecting ? 'reconnecting' : 'reset';
+    this.#failure = error;
+    const handle = this.#shutdown(error, reconnecting);
+    try {
+      handle?.close();
+    } catch {
+      // The fd is released whatever close says; the reset is the news.
+    }
+    this.emit('reset', error);
+    if (reconnecting) void this.#reconnect();
+  }
+
+  /** Stops timers and the watcher and fails pending work; returns the handle to close. */
+  #shutdown(error: IbmvmcError, keepReceivers = false): NativeDeviceHandle | undefined {
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    this.#cancelSendRetry();
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (handle && this.#watching) handle.unwatch();
+    this.#watching = false;
+    this.#refed = false;
+    for (const op of this.#sends.splice(0)) this.#settle(op, error);
+    if (!keepReceivers) for (const op of this.#receivers.splice(0)) this.#settle(op, error);
+    return handle;
+  }
+
+  async #reconnect(): Promise<void> {
+    const options: ConnectOptions = {
+      path: this.path,
+      hmcId: this.#hmcId,
+      timeoutMs: this.#options.reconnectTimeoutMs ?? 0,
+      signal: undefined,
+      sysfsRoot: this.#options.sysfsRoot,
+    };
+    try {
+      const connection = await connect(options);
+      if (this.#state !== 'reconnecting') {
+        connection.handle.close(); // closed while we were reconnecting
+        return;
+      }
+      this.#handle = connection.handle;
+      this.#mtu = connection.mtu;
+      this.#readBuffer = Buffer.allocUnsafe(connection.mtu);
+      this.#queue.push(...connection.early);
+      this.#state = 'open';
+      this.#failure = undefined;
+      this.#startProbe();
+      this.#updateWatcher();
+      this.#drain();
+      debug('session on %s reconnected', this.path);
+      this.emit('reconnect');
+    } catch (error) {
+      if (this.#state !== 'reconnecting') return;
+      this.#state = 'reset';
+      const failure =
+        error instanceof IbmvmcError
+          ? new SessionResetError(`the session was reset and reconnecting failed: ${error.message}`, {
+              cause: error,
+            })
+          : new SessionResetError('the session was reset and reconnecting failed', {
+              cause: error,
+            });
+      this.#failure = failure;
+      for (const op of this.#receivers.splice(0)) this.#settle(op, failure);
+    }
+  }
+}
+
+/** Opens an HMC session; see {@link HmcSession.open}. */
+export function open(options: SessionOptions): Promise<HmcSession> {
+  return HmcSession.open(options);
+}
