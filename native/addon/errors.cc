@@ -15,16 +15,15 @@ struct ErrnoEntry {
 
 // Built from the C library's own macros, so each target gets its own values.
 constexpr ErrnoEntry kErrnos[] = {
-    {EPERM, "EPERM"},         {ENOENT, "ENOENT"},   {EINTR, "EINTR"},
-    {EIO, "EIO"},             {ENXIO, "ENXIO"},     {EBADF, "EBADF"},
-    {EAGAIN, "EAGAIN"},       {ENOMEM, "ENOMEM"},   {EACCES, "EACCES"},
-    {EFAULT, "EFAULT"},       {EBUSY, "EBUSY"},     {ENODEV, "ENODEV"},
-    {ENOTDIR, "ENOTDIR"},     {EISDIR, "EISDIR"},   {EINVAL, "EINVAL"},
-    {ENFILE, "ENFILE"},       {EMFILE, "EMFILE"},   {ENOTTY, "ENOTTY"},
-    {EROFS, "EROFS"},         {EPIPE, "EPIPE"},     {ENAMETOOLONG, "ENAMETOOLONG"},
-    {ENOSYS, "ENOSYS"},       {ELOOP, "ELOOP"},     {EBADFD, "EBADFD"},
-    {ENOBUFS, "ENOBUFS"},     {ETIMEDOUT, "ETIMEDOUT"},
-    {ECONNREFUSED, "ECONNREFUSED"},
+    {EPERM, "EPERM"},     {ENOENT, "ENOENT"},       {EINTR, "EINTR"},
+    {EIO, "EIO"},         {ENXIO, "ENXIO"},         {EBADF, "EBADF"},
+    {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},       {EACCES, "EACCES"},
+    {EFAULT, "EFAULT"},   {EBUSY, "EBUSY"},         {ENODEV, "ENODEV"},
+    {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},       {EINVAL, "EINVAL"},
+    {ENFILE, "ENFILE"},   {EMFILE, "EMFILE"},       {ENOTTY, "ENOTTY"},
+    {EROFS, "EROFS"},     {EPIPE, "EPIPE"},         {ENAMETOOLONG, "ENAMETOOLONG"},
+    {ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},         {EBADFD, "EBADFD"},
+    {ENOBUFS, "ENOBUFS"}, {ETIMEDOUT, "ETIMEDOUT"}, {ECONNREFUSED, "ECONNREFUSED"},
 };
 
 }  // namespace

@@ -69,9 +69,9 @@ static void *next_symbol(const char *name) {
 /* Resolved on first use, not in a constructor: other libraries' constructors
  * may call read or close before ours has run. Racing threads store the same
  * pointer, so a relaxed atomic store is enough. */
-#define REAL(name)                                                               \
-  (__atomic_load_n(&real.name, __ATOMIC_RELAXED)                                 \
-       ? real.name                                                               \
+#define REAL(name)                               \
+  (__atomic_load_n(&real.name, __ATOMIC_RELAXED) \
+       ? real.name                               \
        : (__atomic_store_n(&real.name, next_symbol(#name), __ATOMIC_RELAXED), real.name))
 
 /* ---- per-fd state ------------------------------------------------------------ */
@@ -408,8 +408,8 @@ static int fake_open(int flags) {
     err = ENXIO;
     goto fail;
   }
-  if (rpc(e->ctl_fd, WIRE_OP_OPEN, (uint32_t)flags, (uint32_t)getpid(), e->token,
-          sizeof(e->token), NULL, 0, NULL, &result, scratch) != 0) {
+  if (rpc(e->ctl_fd, WIRE_OP_OPEN, (uint32_t)flags, (uint32_t)getpid(), e->token, sizeof(e->token),
+          NULL, 0, NULL, &result, scratch) != 0) {
     err = ENXIO;
     goto fail;
   }
@@ -477,9 +477,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...) {
 /* _FORTIFY_SOURCE turns open() without O_CREAT into these. */
 EXPORT int __open_2(const char *path, int flags) { return open(path, flags); }
 EXPORT int __open64_2(const char *path, int flags) { return open64(path, flags); }
-EXPORT int __openat_2(int dirfd, const char *path, int flags) {
-  return openat(dirfd, path, flags);
-}
+EXPORT int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
 EXPORT int __openat64_2(int dirfd, const char *path, int flags) {
   return openat64(dirfd, path, flags);
 }
@@ -574,8 +572,8 @@ static int simple_rpc(struct fake_fd *e, uint32_t op, uint32_t arg0, uint32_t ar
                       const void *payload, uint32_t payload_len, void *reply, uint32_t reply_cap,
                       uint32_t *reply_len, int32_t *result) {
   pthread_mutex_lock(&e->lock);
-  int rc = rpc(e->ctl_fd, op, arg0, arg1, payload, payload_len, reply, reply_cap, reply_len,
-               result, e->scratch);
+  int rc = rpc(e->ctl_fd, op, arg0, arg1, payload, payload_len, reply, reply_cap, reply_len, result,
+               e->scratch);
   pthread_mutex_unlock(&e->lock);
   return rc;
 }
@@ -594,8 +592,7 @@ static int fake_query(struct fake_fd *e, void *arg) {
   struct ibmvmc_query_struct q;
   uint32_t len = 0;
   int32_t result;
-  if (simple_rpc(e, WIRE_OP_QUERY, 0, 0, NULL, 0, &q, sizeof(q), &len, &result) != 0)
-    return -EIO;
+  if (simple_rpc(e, WIRE_OP_QUERY, 0, 0, NULL, 0, &q, sizeof(q), &len, &result) != 0) return -EIO;
   if (result < 0) return result;
   if (len != sizeof(q)) return -EIO;
   return copy_to_user(arg, &q, sizeof(q));
