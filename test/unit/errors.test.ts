@@ -1,0 +1,59 @@
+import {
+  DeviceBusyError,
+  DeviceIoError,
+  DeviceNotFoundError,
+  DriverNotReadyError,
+  fromSystemError,
+  IbmvmcError,
+  InvalidArgumentError,
+  NoBuffersError,
+  NoSlotFreeError,
+  PermissionDeniedError,
+  SessionResetError,
+} from '../../lib/index';
+
+const sys = (code: string, errno: number, syscall: string) => ({
+  message: `${code}: x, ${syscall}`,
+  code,
+  errno: -errno,
+  syscall,
+});
+
+describe('fromSystemError maps every errno the driver returns', () => {
+  it.each([
+    ['ENOENT', 2, 'open', DeviceNotFoundError, false, /modprobe ibmvmc/],
+    ['ENODEV', 19, 'open', DeviceNotFoundError, false, /no driver or adapter/],
+    ['ENXIO', 6, 'open', DeviceNotFoundError, false, /no driver or adapter/],
+    ['EACCES', 13, 'open', PermissionDeniedError, false, /udev rule/],
+    ['EPERM', 1, 'open', PermissionDeniedError, false, /udev rule/],
+    ['EBUSY', 16, 'open', DeviceBusyError, true, /older drivers/],
+    ['EAGAIN', 11, 'ioctl:SETHMCID', DriverNotReadyError, true, /still starting/],
+    ['ENOBUFS', 105, 'ioctl:SETHMCID', NoBuffersError, true, /buffers/],
+    ['EBUSY', 16, 'ioctl:SETHMCID', NoSlotFreeError, true, /max_hmcs/],
+    ['EIO', 5, 'ioctl:SETHMCID', DeviceIoError, false, /I\/O error/],
+    ['EBUSY', 16, 'write', DeviceBusyError, true, /buffer is in flight/],
+    ['EIO', 5, 'write', SessionResetError, false, /session is gone/],
+    ['EBADFD', 77, 'read', SessionResetError, false, /reset/],
+    ['EINVAL', 22, 'read', InvalidArgumentError, false, /invalid/],
+    ['EPERM', 1, 'ioctl:REQUESTVMC', PermissionDeniedError, false, /firmware lacks the call/],
+    ['EIO', 5, 'ioctl:REQUESTVMC', DeviceIoError, false, /hardware fault/],
+    ['ENODEV', 19, 'ioctl:REQUESTVMC', DeviceNotFoundError, false, /no VMC resource/],
+    ['EINVAL', 22, 'ioctl:REQUESTVMC', InvalidArgumentError, false, /REQUESTVMC as invalid/],
+  ])('%s on %s', (code, errno, syscall, cls, retryable, message) => {
+    const error = fromSystemError(sys(code, errno, syscall));
+    expect(error).toBeInstanceOf(cls);
+    expect(error).toBeInstanceOf(IbmvmcError);
+    expect(error.code).toBe(code);
+    expect(error.errno).toBe(-errno);
+    expect(error.syscall).toBe(syscall);
+    expect(error.retryable).toBe(retryable);
+    expect(error.message).toMatch(message);
+    expect(error.cause).toMatchObject({ code });
+  });
+
+  it('keeps the code of an errno it has no class for', () => {
+    const error = fromSystemError(sys('EMFILE', 24, 'open'));
+    expect(error.constructor).toBe(IbmvmcError);
+    expect(error.code).toBe('EMFILE');
+  });
+});
