@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -85,6 +86,7 @@ struct fake_fd {
   pthread_mutex_t lock; /* one request at a time; a frame is consumed whole */
   atomic_int refs;
   unsigned char *scratch;
+  char *socket_path; /* for the short-lived REQUESTVMC connections */
 };
 
 static _Atomic(struct fake_fd *) *table; /* indexed by data_fd */
@@ -105,6 +107,7 @@ static struct fake_fd *acquire(int fd) {
 static void release(struct fake_fd *e) {
   if (atomic_fetch_sub(&e->refs, 1) != 1) return;
   pthread_mutex_destroy(&e->lock);
+  free(e->socket_path);
   free(e->scratch);
   free(e);
 }
@@ -365,8 +368,20 @@ static void block_writability(int fd) {
   }
 }
 
-static int fake_open(int flags) {
-  const char *socket_path = getenv(WIRE_ENV_SOCKET);
+/* The fake's socket itself can be opened as the device: a process whose
+ * environment cannot be changed (a test runner's worker) names it directly.
+ * Opening a socket fails with ENXIO, so other opens pay nothing for this. */
+static int is_fake_socket(const char *path) {
+  struct stat st;
+  char data_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+  if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+  if (snprintf(data_path, sizeof(data_path), "%s%s", path, WIRE_DATA_SUFFIX) >=
+      (int)sizeof(data_path))
+    return 0;
+  return stat(data_path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static int fake_open(const char *socket_path, int flags) {
   char data_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
   if (snprintf(data_path, sizeof(data_path), "%s%s", socket_path, WIRE_DATA_SUFFIX) >=
       (int)sizeof(data_path)) {
@@ -382,6 +397,7 @@ static int fake_open(int flags) {
     return -1;
   }
   e->scratch = scratch;
+  e->socket_path = strdup(socket_path);
   e->ctl_fd = e->event_fd = -1;
   atomic_init(&e->refs, 1);
   pthread_mutex_init(&e->lock, NULL);
@@ -438,40 +454,52 @@ fail:
   return -1;
 }
 
+static int opened_or_fake(int fd, const char *path, int flags) {
+  if (fd >= 0 || errno != ENXIO || path == NULL) return fd;
+  int saved = errno;
+  if (is_fake_socket(path)) return fake_open(path, flags);
+  errno = saved;
+  return fd;
+}
+
 EXPORT int open(const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(flags);
+  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
   va_list ap;
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return REAL(open)(path, flags, mode);
+  int fd = REAL(open)(path, flags, mode);
+  return opened_or_fake(fd, path, flags);
 }
 
 EXPORT int open64(const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(flags);
+  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
   va_list ap;
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return REAL(open64)(path, flags, mode);
+  int fd = REAL(open64)(path, flags, mode);
+  return opened_or_fake(fd, path, flags);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(flags);
+  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
   va_list ap;
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return REAL(openat)(dirfd, path, flags, mode);
+  int fd = REAL(openat)(dirfd, path, flags, mode);
+  return opened_or_fake(fd, path, flags);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(flags);
+  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
   va_list ap;
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return REAL(openat64)(dirfd, path, flags, mode);
+  int fd = REAL(openat64)(dirfd, path, flags, mode);
+  return opened_or_fake(fd, path, flags);
 }
 
 /* _FORTIFY_SOURCE turns open() without O_CREAT into these. */
@@ -601,7 +629,7 @@ static int fake_query(struct fake_fd *e, void *arg) {
 /* The hypervisor call can take long: use a connection of its own so the
  * fd's other calls, from other threads, are not held up behind it. */
 static int fake_requestvmc(struct fake_fd *e, void *arg) {
-  int sock = connect_unix(getenv(WIRE_ENV_SOCKET) ? getenv(WIRE_ENV_SOCKET) : "");
+  int sock = e->socket_path ? connect_unix(e->socket_path) : -ENOMEM;
   if (sock < 0) return -EIO;
   unsigned char *discard = malloc(SCRATCH_LEN);
   uint32_t index = 0, len = 0;
