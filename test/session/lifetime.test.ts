@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { startFake, type Fake } from '../helpers/session-fixtures';
+
+const dist = path.resolve(__dirname, '..', '..', 'dist', 'cjs');
+let fake: Fake;
+beforeAll(async () => {
+  fake = (await startFake()).fake;
+});
+afterAll(() => fake.stop());
+
+const ECHO = `
+  const { open, encodeHmcMessage, decodeHmcMessage } = require(${JSON.stringify(dist)});
+  const echo = async (session, text) => {
+    await session.send(encodeHmcMessage({ token: 9, target: 0x8000, opcode: 0x0103, data: Buffer.from(text) }));
+    return decodeHmcMessage(await session.receive()).data.toString();
+  };
+`;
+
+function runChild(script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return {
+    child,
+    output: () => out,
+    exit: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))),
+  };
+}
+
+describe('process and thread lifetime', () => {
+  it('works inside a worker thread, on the worker’s own event loop', async () => {
+    const worker = new Worker(
+      `${ECHO}
+       const { parentPort, workerData } = require('node:worker_threads');
+       (async () => {
+         const session = await open({ hmcId: 'worker', path: workerData.path, sysfsRoot: workerData.sysfs });
+         const answer = await echo(session, 'from a worker');
+         await session.close();
+         parentPort.postMessage(answer);
+       })();`,
+      { eval: true, workerData: { path: fake.socketPath, sysfs: fake.sysfsRoot } },
+    );
+    const message = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(message).toBe('from a worker');
+    await expect(new Promise((resolve) => worker.once('exit', resolve))).resolves.toBe(0);
+  });
+
+  it('terminating a worker with an open session releases its fd', async () => {
+    const worker = new Worker(
+      `${ECHO}
+       const { parentPort, workerData } = require('node:worker_threads');
+       open({ hmcId: 'doomed', path: workerData.path, sysfsRoot: workerData.sysfs })
+         .then(async (s) => { await echo(s, 'x'); s.receive(); parentPort.postMessage('open'); });`,
+      { eval: true, workerData: { path: fake.socketPath, sysfs: fake.sysfsRoot } },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    // The slot comes back only if the worker's fd was closed.
+    const { open } = await import('../../lib/index');
+    const session = await open({ hmcId: 'after', path: fake.socketPath, sysfsRoot: fake.sysfsRoot, timeoutMs: 3000 });
+    await session.close();
+  });
+
+  it('an idle open session does not keep the process alive', async () => {
+    const run = runChild(
+      `${ECHO}
+       open({ hmcId: 'idle', path: ${JSON.stringify(fake.socketPath)} }).then(async (s) => {
+         console.log(await echo(s, 'idle'));
+       });`,
+      process.env,
+    );
+    const code = await run.exit;
+    expect(run.output()).toBe('idle\n');
+    expect(code).toBe(0);
+  });
+
+  it('a waiting receive keeps the process alive until a message comes', async () => {
+    const run = runChild(
+      `${ECHO}
+       open({ hmcId: 'waiting', path: ${JSON.stringify(fake.socketPath)}, probeIntervalMs: 100000 }).then(async (s) => {
+         await echo(s, 'x');
+         console.log('waiting');
+         const m = await s.receive();
+         console.log('got ' + m.toString());
+         await s.close();
+       });`,
+      process.env,
+    );
+    await new Promise<void>((resolve) => run.child.stdout.on('data', () => run.output().includes('waiting') && resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+    const sessions = await fake.sessions();
+    const slot = sessions.find((s) => s.hmcId.startsWith('waiting'))?.slot ?? 0;
+    await fake.inject(slot, Buffer.from('late news'));
+    expect(await run.exit).toBe(0);
+    expect(run.output()).toBe('waiting\ngot late news\n');
+  });
+});
