@@ -19,5 +19,8 @@ for (const entry of ['index', 'fake/index']) {
       `export const { ${names.join(', ')} } = cjs;\n` +
       'export default cjs;\n',
   );
-  fs.writeFileSync(esmFile.replace(/\.mjs$/, '.d.mts'), `export * from './${path.relative(path.dirname(esmFile), cjsFile).replace(/\.js$/, '.js').split(path.sep).join('/')}';\n`);
+  fs.writeFileSync(
+    esmFile.replace(/\.mjs$/, '.d.mts'),
+    `export * from './${path.relative(path.dirname(esmFile), cjsFile).replace(/\.js$/, '.js').split(path.sep).join('/')}';\n`,
+  );
 }

@@ -14,10 +14,14 @@ const walk = (dir) => {
     else if (/\.(c|cc|h)$/.test(entry.name)) files.push(path.relative(root, file));
   }
 };
-for (const dir of ['native', 'test']) if (fs.existsSync(path.join(root, dir))) walk(path.join(root, dir));
+for (const dir of ['native', 'test'])
+  if (fs.existsSync(path.join(root, dir))) walk(path.join(root, dir));
 const fix = process.argv.includes('--fix');
 const bin = require.resolve('clang-format/index.js');
 const args = fix ? ['-i', ...files] : ['--dry-run', '-Werror', ...files];
-const result = spawnSync(process.execPath, [bin, '--style=file', ...args], { cwd: root, stdio: 'inherit' });
+const result = spawnSync(process.execPath, [bin, '--style=file', ...args], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (result.status !== 0 && !fix) console.error('clang-format: run "npm run format" to fix');
 process.exit(result.status ?? 1);

@@ -12,7 +12,10 @@ if (!preload) {
   console.error('run-jest: the fake device shim is not built; run "npm run build:native" first');
   process.exit(1);
 }
-const env = { ...process.env, LD_PRELOAD: [preload, process.env.LD_PRELOAD].filter(Boolean).join(':') };
+const env = {
+  ...process.env,
+  LD_PRELOAD: [preload, process.env.LD_PRELOAD].filter(Boolean).join(':'),
+};
 const jest = require.resolve('jest/bin/jest');
 const result = spawnSync(process.execPath, [jest, ...process.argv.slice(2)], {
   cwd: root,

@@ -31,8 +31,10 @@ async function demo(label) {
       maxLength: session.mtu,
     });
     const micros = Number(process.hrtime.bigint() - started) / 1000;
-    if (answer.token !== sent.token) throw new Error(`answer token ${answer.token} != ${sent.token}`);
-    if (answer.returnCode !== 0) throw new Error(`return code: ${describeReturnCode(answer.returnCode)}`);
+    if (answer.token !== sent.token)
+      throw new Error(`answer token ${answer.token} != ${sent.token}`);
+    if (answer.returnCode !== 0)
+      throw new Error(`return code: ${describeReturnCode(answer.returnCode)}`);
     return { answer, micros };
   };
   const options = Buffer.alloc(6);
@@ -43,7 +45,9 @@ async function demo(label) {
     const data = Buffer.alloc(size, size);
     const { answer, micros } = await request(HMC_ROUTER_OPCODE.ECHO, data);
     const same = answer.data.equals(data) ? 'same data back' : 'DATA DIFFERS';
-    console.log(`  echo ${String(size).padStart(3)} bytes: ${micros.toFixed(0).padStart(6)} µs, ${same}`);
+    console.log(
+      `  echo ${String(size).padStart(3)} bytes: ${micros.toFixed(0).padStart(6)} µs, ${same}`,
+    );
   }
   await request(HMC_ROUTER_OPCODE.CLOSE, Buffer.alloc(0));
   await session.close();

@@ -9,13 +9,7 @@ export const DriverState = {
 } as const;
 
 export type DriverStateName =
-  | 'sched_reset'
-  | 'initial'
-  | 'crqinit'
-  | 'capabilities'
-  | 'ready'
-  | 'failed'
-  | 'unknown';
+  'sched_reset' | 'initial' | 'crqinit' | 'capabilities' | 'ready' | 'failed' | 'unknown';
 
 const NAMES: Record<number, DriverStateName> = {
   [-1]: 'sched_reset',

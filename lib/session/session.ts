@@ -216,7 +216,11 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
             ? 'cannot send an empty message'
             : `the message is ${data.length} bytes; the negotiated MTU is ${this.#mtu}: split it`,
         );
-      const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', this.#options.sendTimeoutMs);
+      const timeoutMs = validateTimeout(
+        options.timeoutMs,
+        'timeoutMs',
+        this.#options.sendTimeoutMs,
+      );
       const signal = validateSignal(options.signal);
       this.#throwIfUnusable();
       if (signal?.aborted) throw abortError(signal, 'send');
@@ -256,7 +260,13 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       this.#throwIfUnusable();
       if (signal?.aborted) throw abortError(signal, 'receive');
       return new Promise<Buffer>((resolve, reject) => {
-        const op: Pending<Buffer> = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+        const op: Pending<Buffer> = {
+          resolve,
+          reject,
+          timer: undefined,
+          signal,
+          onAbort: undefined,
+        };
         this.#arm(op, timeoutMs, 'receive', () => {
           this.#receivers.splice(this.#receivers.indexOf(op), 1);
           this.#updateWatcher();
@@ -310,7 +320,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
 
   #throwIfUnusable(): void {
     if (this.#state === 'closed') throw new SessionClosedError();
-    if (this.#state === 'reset') throw this.#failure ?? new SessionResetError('the session was reset');
+    if (this.#state === 'reset')
+      throw this.#failure ?? new SessionResetError('the session was reset');
   }
 
   /** Starts an operation's deadline and abort listener; `remove` takes it off its list. */
@@ -572,9 +583,12 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       this.#state = 'reset';
       const failure =
         error instanceof IbmvmcError
-          ? new SessionResetError(`the session was reset and reconnecting failed: ${error.message}`, {
-              cause: error,
-            })
+          ? new SessionResetError(
+              `the session was reset and reconnecting failed: ${error.message}`,
+              {
+                cause: error,
+              },
+            )
           : new SessionResetError('the session was reset and reconnecting failed', {
               cause: error,
             });

@@ -114,7 +114,8 @@ describe('the contract, through the shim, from C', () => {
     scenario({ requestVmc: { outcome: 0x30000042 } }, ['requestvmc', '0x30000042'], 4));
 
   it.each(['EPERM', 'EIO', 'ENODEV', 'EINVAL'] as const)('REQUESTVMC %s', (outcome) =>
-    scenario({ requestVmc: { outcome } }, ['requestvmc', outcome], 1));
+    scenario({ requestVmc: { outcome } }, ['requestvmc', outcome], 1),
+  );
 
   it('a pool of 16 buffers: 16 writes, then EBUSY until an answer is read', () =>
     scenario({ poolSize: 16 }, ['pool', '16'], 5));

@@ -94,7 +94,10 @@ describe('module parameters', () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'ibmvmc-sysfs-'));
     try {
       const params = await readModuleParameters({ sysfsRoot: empty });
-      expect(params).toEqual({ loaded: false, reason: expect.stringMatching(/not loaded.*modprobe ibmvmc/) });
+      expect(params).toEqual({
+        loaded: false,
+        reason: expect.stringMatching(/not loaded.*modprobe ibmvmc/),
+      });
     } finally {
       rmSync(empty, { recursive: true });
     }

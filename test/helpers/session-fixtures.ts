@@ -32,7 +32,12 @@ let token = 0;
 
 /** A router echo request carrying `data`. */
 export function echoRequest(data: Buffer, t = ++token): Buffer {
-  return encodeHmcMessage({ token: t, target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.ECHO, data });
+  return encodeHmcMessage({
+    token: t,
+    target: HMC_TARGET.ROUTER,
+    opcode: HMC_ROUTER_OPCODE.ECHO,
+    data,
+  });
 }
 
 /** Sends an echo and waits for its answer. */
@@ -57,6 +62,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Whether a promise is still pending after the current turn. */
 export async function isPending(promise: Promise<unknown>): Promise<boolean> {
   const marker = Symbol('pending');
-  const result = await Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(0).then(() => marker)]);
+  const result = await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    sleep(0).then(() => marker),
+  ]);
   return result === marker;
 }

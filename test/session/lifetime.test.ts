@@ -63,7 +63,12 @@ describe('process and thread lifetime', () => {
     await worker.terminate();
     // The slot comes back only if the worker's fd was closed.
     const { open } = await import('../../lib/index');
-    const session = await open({ hmcId: 'after', path: fake.socketPath, sysfsRoot: fake.sysfsRoot, timeoutMs: 3000 });
+    const session = await open({
+      hmcId: 'after',
+      path: fake.socketPath,
+      sysfsRoot: fake.sysfsRoot,
+      timeoutMs: 3000,
+    });
     await session.close();
   });
 
@@ -92,7 +97,9 @@ describe('process and thread lifetime', () => {
        });`,
       process.env,
     );
-    await new Promise<void>((resolve) => run.child.stdout.on('data', () => run.output().includes('waiting') && resolve()));
+    await new Promise<void>((resolve) =>
+      run.child.stdout.on('data', () => run.output().includes('waiting') && resolve()),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const sessions = await fake.sessions();
     const slot = sessions.find((s) => s.hmcId.startsWith('waiting'))?.slot ?? 0;

@@ -134,7 +134,9 @@ describe('open() checks its arguments before any system call', () => {
     [{ hmcId: 'ok', signal: {} }, /AbortSignal/],
   ])('%p', async (options, message) => {
     const f = await fake({ log: true });
-    const error = await rejection(open({ path: f.fake.socketPath, ...(options as object) } as never));
+    const error = await rejection(
+      open({ path: f.fake.socketPath, ...(options as object) } as never),
+    );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toMatch(message);
     expect(await f.fake.log()).toEqual([]);

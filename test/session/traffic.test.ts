@@ -6,7 +6,14 @@ import {
   TimeoutError,
   decodeHmcMessage,
 } from '../../lib/index';
-import { echo, echoRequest, isPending, openFds, sleep, startFake } from '../helpers/session-fixtures';
+import {
+  echo,
+  echoRequest,
+  isPending,
+  openFds,
+  sleep,
+  startFake,
+} from '../helpers/session-fixtures';
 
 const fdsBefore = openFds();
 const stops: Array<() => Promise<void>> = [];
@@ -61,7 +68,8 @@ describe('send()', () => {
     const first = decodeHmcMessage(await session.receive());
     expect([...first.data]).toEqual([0]);
     await blocked; // reading freed a buffer
-    for (let i = 1; i < 17; i++) expect([...decodeHmcMessage(await session.receive()).data]).toEqual([i]);
+    for (let i = 1; i < 17; i++)
+      expect([...decodeHmcMessage(await session.receive()).data]).toEqual([i]);
     expect(decodeHmcMessage(await session.receive()).data.toString()).toBe('last');
     await session.close();
   });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 // Both consumers resolve the package by name (Node's self-reference through
@@ -31,11 +32,10 @@ describe('the built package', () => {
   });
 
   it('ships type declarations for both entry points', () => {
-    const pkg = require(path.join(root, 'package.json')) as {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       exports: Record<string, { types: string }>;
     };
-    const fs = require('node:fs') as typeof import('node:fs');
     for (const entry of ['.', './fake'])
-      expect(fs.existsSync(path.join(root, pkg.exports[entry].types))).toBe(true);
+      expect(existsSync(path.join(root, pkg.exports[entry].types))).toBe(true);
   });
 });

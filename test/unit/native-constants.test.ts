@@ -1,11 +1,12 @@
 import { nativeConstants } from '../../lib/native/constants';
 
 // The kernel's _IOC layout, written out independently of the C headers.
-const layouts: Record<string, { write: number; read: number; dirShift: number; sizeBits: number }> = {
-  x64: { write: 1, read: 2, dirShift: 30, sizeBits: 14 },
-  arm64: { write: 1, read: 2, dirShift: 30, sizeBits: 14 },
-  ppc64: { write: 4, read: 2, dirShift: 29, sizeBits: 13 },
-};
+const layouts: Record<string, { write: number; read: number; dirShift: number; sizeBits: number }> =
+  {
+    x64: { write: 1, read: 2, dirShift: 30, sizeBits: 14 },
+    arm64: { write: 1, read: 2, dirShift: 30, sizeBits: 14 },
+    ppc64: { write: 4, read: 2, dirShift: 29, sizeBits: 13 },
+  };
 
 function ioc(dir: number, type: number, nr: number, size: number, layout = layouts[process.arch]) {
   return ((dir << layout.dirShift) >>> 0) + ((size << 16) >>> 0) + (type << 8) + nr;
