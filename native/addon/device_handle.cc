@@ -5,19 +5,31 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <memory>
+
 #include "errors.h"
 #include "ibmvmc_abi.h"
 
 namespace ibmvmc {
 
-// The libuv poll handle outlives the DeviceHandle if need be: libuv frees it
-// only in its close callback, after the loop has let go of it.
-struct DeviceHandle::Watcher {
+// Everything that must outlive the JavaScript object: libuv frees the poll
+// handle only in its close callback, and a worker's teardown waits for our
+// async cleanup hook, which we remove only once libuv has let go. Until then
+// this code must stay loaded, which is what the hook guarantees.
+struct DeviceHandle::Core {
+  int fd = -1;
+  bool closing = false;  // close() was called; the fd stays until in_flight is 0
+  int in_flight = 0;     // REQUESTVMC calls running on the thread pool
+  bool ref = false;      // whether an active watcher keeps the event loop alive
   uv_poll_t poll;
+  bool poll_initialized = false;
+  bool poll_closing = false;
+  bool poll_closed = false;
+  bool watching = false;
   Napi::FunctionReference callback;
   std::unique_ptr<Napi::AsyncContext> context;
-  DeviceHandle* owner;
-  bool active = false;
+  DeviceHandle* owner = nullptr;  // null once the JavaScript object is gone
+  napi_async_cleanup_hook_handle hook = nullptr;
 };
 
 namespace {
@@ -34,15 +46,77 @@ auto RetryOnEintr(Call call) -> decltype(call()) {
 
 }  // namespace
 
+namespace {
+
+using Core = DeviceHandle::Core;
+
+void RemoveHook(Core* c) {
+  if (c->hook == nullptr) return;
+  napi_remove_async_cleanup_hook(c->hook);
+  c->hook = nullptr;
+}
+
+void MaybeFree(Core* c) {
+  bool poll_done = !c->poll_initialized || c->poll_closed;
+  if (c->owner == nullptr && c->hook == nullptr && c->in_flight == 0 && poll_done) delete c;
+}
+
+void OnPollClosed(uv_handle_t* handle) {
+  auto* c = static_cast<Core*>(handle->data);
+  c->poll_closed = true;
+  RemoveHook(c);  // only now may a worker's teardown go on and unload us
+  MaybeFree(c);
+}
+
+// Stops and closes the watcher; uv_close drops the fd from epoll at once.
+void ReleaseWatcher(Core* c) {
+  if (c->watching && c->owner != nullptr) c->owner->Unref();
+  c->watching = false;
+  c->callback.Reset();
+  c->context.reset();
+  if (!c->poll_initialized || c->poll_closing) return;
+  c->poll_closing = true;
+  uv_poll_stop(&c->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnPollClosed);
+}
+
+// Closes the fd now, or once in-flight ioctls are done. Returns close's errno.
+int CloseFd(Core* c) {
+  c->closing = true;
+  if (c->fd < 0 || c->in_flight > 0) return 0;
+  int fd = c->fd;
+  c->fd = -1;
+  // No retry on EINTR: on Linux the fd is released whatever close returns.
+  return ::close(fd) < 0 ? errno : 0;
+}
+
+// Releases everything; the hook goes with the poll handle if there is one.
+int Teardown(Core* c) {
+  ReleaseWatcher(c);
+  int err = CloseFd(c);
+  if (!c->poll_initialized || c->poll_closed) RemoveHook(c);
+  return err;
+}
+
+// A worker thread ending with the fd still open must not leak it.
+void OnEnvCleanup(napi_async_cleanup_hook_handle /*hook*/, void* arg) {
+  auto* c = static_cast<Core*>(arg);
+  Teardown(c);
+  MaybeFree(c);
+}
+
+}  // namespace
+
 class RequestVmcWorker : public Napi::AsyncWorker {
  public:
   RequestVmcWorker(Napi::Env env, DeviceHandle* handle)
       : Napi::AsyncWorker(env, "IbmvmcRequestVmc"),
         deferred_(Napi::Promise::Deferred::New(env)),
         handle_(handle),
-        fd_(handle->fd_) {
+        core_(handle->core_),
+        fd_(handle->core_->fd) {
     handle_->Ref();
-    handle_->in_flight_++;
+    core_->in_flight++;
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -57,7 +131,8 @@ class RequestVmcWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    handle_->RequestVmcDone();
+    core_->in_flight--;
+    if (core_->closing) CloseFd(core_);  // close() was deferred until now
     if (error_ != 0) {
       deferred_.Reject(MakeSystemError(env, error_, "ioctl:REQUESTVMC").Value());
     } else {
@@ -69,6 +144,7 @@ class RequestVmcWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   DeviceHandle* handle_;
+  Core* core_;
   int fd_;
   int error_ = 0;
   unsigned int index_ = 0;
@@ -90,40 +166,31 @@ Napi::Function DeviceHandle::Define(Napi::Env env) {
                      });
 }
 
-DeviceHandle::DeviceHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceHandle>(info) {
+DeviceHandle::DeviceHandle(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<DeviceHandle>(info), core_(new Core()) {
   Napi::Env env = info.Env();
+  core_->owner = this;
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
   std::string path = info[0].As<Napi::String>();
   // Non-blocking: reads are driven by the poll watcher and never wait.
-  fd_ = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC); });
-  if (fd_ < 0) throw MakeSystemError(env, errno, "open", path.c_str());
-  // A worker thread that ends with the fd still open must not leak it.
-  napi_add_async_cleanup_hook(env, OnEnvCleanup, this, &cleanup_hook_);
+  core_->fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC); });
+  if (core_->fd < 0) throw MakeSystemError(env, errno, "open", path.c_str());
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, core_, &core_->hook);
 }
 
 DeviceHandle::~DeviceHandle() {
-  ReleaseWatcher();
-  int ignored;
-  if (fd_ >= 0 && in_flight_ == 0) CloseFd(&ignored);
-  if (cleanup_hook_ != nullptr) napi_remove_async_cleanup_hook(cleanup_hook_);
-}
-
-void DeviceHandle::OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg) {
-  auto* self = static_cast<DeviceHandle*>(arg);
-  self->cleanup_hook_ = nullptr;
-  self->ReleaseWatcher();
-  int ignored;
-  if (self->fd_ >= 0) self->CloseFd(&ignored);
-  napi_remove_async_cleanup_hook(hook);
+  core_->owner = nullptr;
+  Teardown(core_);
+  MaybeFree(core_);
 }
 
 int DeviceHandle::LiveFd(Napi::Env env) const {
-  if (fd_ < 0 || closing_) throw MakeSystemError(env, EBADF, "fd");
-  return fd_;
+  if (core_->fd < 0 || core_->closing) throw MakeSystemError(env, EBADF, "fd");
+  return core_->fd;
 }
 
 Napi::Value DeviceHandle::Fd(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), closing_ ? -1 : fd_);
+  return Napi::Number::New(info.Env(), core_->closing ? -1 : core_->fd);
 }
 
 Napi::Value DeviceHandle::SetHmcId(const Napi::CallbackInfo& info) {
@@ -156,12 +223,6 @@ Napi::Value DeviceHandle::RequestVmc(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
-}
-
-void DeviceHandle::RequestVmcDone() {
-  in_flight_--;
-  int ignored;
-  if (closing_ && in_flight_ == 0 && fd_ >= 0) CloseFd(&ignored);
 }
 
 // read(buffer, length): bytes read, or null when nothing is queued (EAGAIN).
@@ -200,57 +261,56 @@ Napi::Value DeviceHandle::Write(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-void DeviceHandle::OnReadable(uv_poll_t* poll, int status, int /*events*/) {
-  auto* watcher = static_cast<Watcher*>(poll->data);
-  DeviceHandle* self = watcher->owner;
-  if (self == nullptr || !watcher->active) return;
-  Napi::Env env = self->Env();
+namespace {
+
+void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
+  auto* c = static_cast<Core*>(poll->data);
+  if (!c->watching || c->owner == nullptr) return;
+  Napi::Env env = c->owner->Env();
   Napi::HandleScope scope(env);
   Napi::Value error = env.Null();
   if (status < 0) error = MakeSystemError(env, -status, "poll").Value();
   // MakeCallback, not Call: it drains the microtask queue afterwards, so
   // promises resolved in the callback settle now, not at some later tick.
   try {
-    watcher->callback.MakeCallback(self->Value(), {error}, *watcher->context);
+    c->callback.MakeCallback(c->owner->Value(), {error}, *c->context);
   } catch (const Napi::Error& e) {
     napi_fatal_exception(env, e.Value());
   }
 }
+
+}  // namespace
 
 // watch(callback): callback(error | null) whenever the fd is readable.
 Napi::Value DeviceHandle::Watch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
   int fd = LiveFd(env);
-  if (watcher_ == nullptr) {
+  Core* c = core_;
+  if (!c->poll_initialized) {
     uv_loop_t* loop = nullptr;
     // The loop of this environment: a worker thread's own loop in a worker.
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
       throw Napi::Error::New(env, "no event loop for this environment");
-    watcher_ = new Watcher();
-    watcher_->owner = this;
-    watcher_->poll.data = watcher_;
-    int rc = uv_poll_init(loop, &watcher_->poll, fd);
-    if (rc < 0) {
-      delete watcher_;
-      watcher_ = nullptr;
-      throw MakeSystemError(env, -rc, "poll");
-    }
-    if (!ref_) uv_unref(reinterpret_cast<uv_handle_t*>(&watcher_->poll));
+    int rc = uv_poll_init(loop, &c->poll, fd);
+    if (rc < 0) throw MakeSystemError(env, -rc, "poll");
+    c->poll.data = c;
+    c->poll_initialized = true;
+    if (!c->ref) uv_unref(reinterpret_cast<uv_handle_t*>(&c->poll));
   }
-  watcher_->callback = Napi::Persistent(info[0].As<Napi::Function>());
-  watcher_->context = std::make_unique<Napi::AsyncContext>(env, "IbmvmcWatcher", Value());
-  int rc = uv_poll_start(&watcher_->poll, UV_READABLE, OnReadable);
+  c->callback = Napi::Persistent(info[0].As<Napi::Function>());
+  c->context = std::make_unique<Napi::AsyncContext>(env, "IbmvmcWatcher", Value());
+  int rc = uv_poll_start(&c->poll, UV_READABLE, OnReadable);
   if (rc < 0) throw MakeSystemError(env, -rc, "poll");
-  if (!watcher_->active) Ref();  // keep this object alive while it can be called back
-  watcher_->active = true;
+  if (!c->watching) Ref();  // keep this object alive while it can be called back
+  c->watching = true;
   return env.Undefined();
 }
 
 void DeviceHandle::StopWatching() {
-  if (watcher_ == nullptr || !watcher_->active) return;
-  uv_poll_stop(&watcher_->poll);
-  watcher_->active = false;
+  if (!core_->watching) return;
+  uv_poll_stop(&core_->poll);
+  core_->watching = false;
   Unref();
 }
 
@@ -261,55 +321,23 @@ Napi::Value DeviceHandle::Unwatch(const Napi::CallbackInfo& info) {
 
 // setRef(bool): whether an active watcher keeps the process alive.
 Napi::Value DeviceHandle::SetRef(const Napi::CallbackInfo& info) {
-  ref_ = info[0].ToBoolean();
-  if (watcher_ != nullptr) {
-    auto* handle = reinterpret_cast<uv_handle_t*>(&watcher_->poll);
-    ref_ ? uv_ref(handle) : uv_unref(handle);
+  core_->ref = info[0].ToBoolean();
+  if (core_->poll_initialized && !core_->poll_closing) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(&core_->poll);
+    core_->ref ? uv_ref(handle) : uv_unref(handle);
   }
   return info.Env().Undefined();
 }
 
-void DeviceHandle::ReleaseWatcher() {
-  if (watcher_ == nullptr) return;
-  if (watcher_->active) {
-    uv_poll_stop(&watcher_->poll);
-    watcher_->active = false;
-  }
-  watcher_->owner = nullptr;
-  watcher_->callback.Reset();
-  watcher_->context.reset();
-  // uv_close drops the fd from epoll at once; the memory goes in the callback.
-  uv_close(reinterpret_cast<uv_handle_t*>(&watcher_->poll),
-           [](uv_handle_t* handle) { delete static_cast<Watcher*>(handle->data); });
-  watcher_ = nullptr;
-}
-
-bool DeviceHandle::CloseFd(int* close_errno) {
-  *close_errno = 0;
-  if (in_flight_ > 0) {
-    closing_ = true;  // the REQUESTVMC worker still uses fd_; it closes it
-    return false;
-  }
-  int fd = fd_;
-  fd_ = -1;
-  closing_ = true;
-  // No retry on EINTR: on Linux the fd is released whatever close returns.
-  if (::close(fd) < 0) *close_errno = errno;
-  return true;
-}
-
 // close(): stops the watcher and closes the fd. Throws the driver's error
 // (EIO when the driver has failed) but the fd is released all the same.
+// Returns false when the close waits for an in-flight REQUESTVMC.
 Napi::Value DeviceHandle::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (watcher_ != nullptr && watcher_->active) Unref();
-  if (watcher_ != nullptr) watcher_->active = false;
-  ReleaseWatcher();
-  if (fd_ < 0 || closing_) return Napi::Boolean::New(env, fd_ < 0);
-  int err = 0;
-  bool closed = CloseFd(&err);
-  if (err != 0) throw MakeSystemError(env, err, "close");
-  return Napi::Boolean::New(env, closed);
+  bool already = core_->closing;
+  int err = Teardown(core_);
+  if (err != 0 && !already) throw MakeSystemError(env, err, "close");
+  return Napi::Boolean::New(env, core_->fd < 0);
 }
 
 }  // namespace ibmvmc

@@ -5,8 +5,6 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <memory>
-
 namespace ibmvmc {
 
 class DeviceHandle : public Napi::ObjectWrap<DeviceHandle> {
@@ -16,9 +14,12 @@ class DeviceHandle : public Napi::ObjectWrap<DeviceHandle> {
   explicit DeviceHandle(const Napi::CallbackInfo& info);
   ~DeviceHandle() override;
 
+  // The fd and its watcher, which live apart from this object: libuv may
+  // still hold the poll handle, and Node the cleanup hook, after it is gone.
+  struct Core;
+
  private:
   friend class RequestVmcWorker;
-  struct Watcher;
 
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value SetHmcId(const Napi::CallbackInfo& info);
@@ -34,19 +35,8 @@ class DeviceHandle : public Napi::ObjectWrap<DeviceHandle> {
   // Throws EBADF when the handle was closed, so no call reaches a reused fd.
   int LiveFd(Napi::Env env) const;
   void StopWatching();
-  void ReleaseWatcher();
-  // Closes the fd now, or once in-flight ioctls are done (returns false then).
-  bool CloseFd(int* close_errno);
-  void RequestVmcDone();
-  static void OnReadable(uv_poll_t* poll, int status, int events);
-  static void OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg);
 
-  int fd_ = -1;
-  bool closing_ = false;  // close() was called; the fd stays until in_flight_ is 0
-  int in_flight_ = 0;     // REQUESTVMC calls running on the thread pool
-  bool ref_ = false;      // whether an active watcher keeps the event loop alive
-  Watcher* watcher_ = nullptr;
-  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+  Core* core_;
 };
 
 }  // namespace ibmvmc

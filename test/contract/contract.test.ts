@@ -102,8 +102,17 @@ describe('the contract, through the shim, from C', () => {
   it('no adapter: state initial, have_vmc 0, SETHMCID EAGAIN', () =>
     scenario({ haveVmc: false }, ['no-adapter'], 5));
 
-  it('driver failed: SETHMCID EIO, close EIO', () =>
-    scenario({ protocolVersion: 0x0201 }, ['failed'], 5));
+  it('driver failed: SETHMCID EIO', () => scenario({ protocolVersion: 0x0201 }, ['failed'], 5));
+
+  it('driver failed under a bound session: close EIO', () =>
+    scenario({ reinitializeAfterMs: 10 }, ['failed-after-bind'], 3, async (run, fake) => {
+      await run.ready('bound');
+      // The hypervisor comes back speaking another protocol version.
+      await fake.configure({ protocolVersion: 0x0201 });
+      await fake.reset();
+      await new Promise((r) => setTimeout(r, 200));
+      run.go();
+    }));
 
   it('no buffers yet: SETHMCID ENOBUFS', () =>
     scenario({ buffers: { startup: 0 } }, ['no-buffers'], 5));

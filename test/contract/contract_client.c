@@ -249,6 +249,17 @@ static void query_state(int state, int have_vmc, int sethmcid_errno, int close_e
     EXPECT_RESULT(close(fd), 0, "close");
 }
 
+/* close reports EIO only for an fd that holds a slot when the driver fails. */
+static void failed_after_bind(void) {
+  int fd = open_device(O_RDWR | O_NONBLOCK);
+  set_hmc_id(fd, "doomed");
+  sync_point("bound");
+  struct ibmvmc_query_struct q = {-1, -1, -1};
+  ioctl(fd, IBMVMC_IOCTL_QUERY, &q);
+  EXPECT_RESULT(q.state, 4, "the driver failed while the session was bound");
+  EXPECT_ERRNO(close(fd), EIO, "close of a bound fd on a failed driver: EIO");
+}
+
 static void requestvmc(const char *expected) {
   int fd = open_device(O_RDWR);
   unsigned int index = 0;
@@ -368,7 +379,9 @@ int main(int argc, char **argv) {
   else if (strcmp(scenario, "no-adapter") == 0)
     query_state(0, 0, EAGAIN, 0);
   else if (strcmp(scenario, "failed") == 0)
-    query_state(4, 1, EIO, EIO);
+    query_state(4, 1, EIO, 0);
+  else if (strcmp(scenario, "failed-after-bind") == 0)
+    failed_after_bind();
   else if (strcmp(scenario, "no-buffers") == 0)
     query_state(3, 1, ENOBUFS, 0);
   else if (strcmp(scenario, "requestvmc") == 0)

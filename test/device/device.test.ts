@@ -9,9 +9,12 @@ import {
   VmcDevice,
   readModuleParameters,
 } from '../../lib/index';
-import { openFds, startFake } from '../helpers/session-fixtures';
+import { fdBaseline, openFds, startFake } from '../helpers/session-fixtures';
 
-const fdsBefore = openFds();
+let fdsBefore: string[];
+beforeAll(async () => {
+  fdsBefore = await fdBaseline();
+});
 const stops: Array<() => Promise<void>> = [];
 async function fake(options: Parameters<typeof startFake>[0] = {}) {
   const f = await startFake(options);

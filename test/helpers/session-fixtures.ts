@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { startFakeDevice, type FakeDeviceOptions } from '../../lib/fake/index';
 import {
   decodeHmcMessage,
@@ -7,6 +7,7 @@ import {
   HMC_TARGET,
   type HmcMessage,
 } from '../../lib/protocol/index';
+import { VmcDevice } from '../../lib/device/device';
 import { open, type HmcSession, type SessionOptions } from '../../lib/session/session';
 
 export type Fake = Awaited<ReturnType<typeof startFakeDevice>>;
@@ -31,19 +32,17 @@ export async function startFake(options: FakeDeviceOptions = {}) {
 let token = 0;
 
 /** A router echo request carrying `data`. */
-export function echoRequest(data: Buffer, t = ++token): Buffer {
-  return encodeHmcMessage({
-    token: t,
-    target: HMC_TARGET.ROUTER,
-    opcode: HMC_ROUTER_OPCODE.ECHO,
-    data,
-  });
+export function echoRequest(data: Buffer, t = ++token, maxLength = 16384): Buffer {
+  return encodeHmcMessage(
+    { token: t, target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.ECHO, data },
+    { maxLength },
+  );
 }
 
 /** Sends an echo and waits for its answer. */
 export async function echo(session: HmcSession, data: Buffer): Promise<HmcMessage> {
   const t = ++token;
-  await session.send(echoRequest(data, t));
+  await session.send(echoRequest(data, t, session.mtu));
   const answer = decodeHmcMessage(await session.receive({ timeoutMs: 5000 }), {
     maxLength: session.mtu,
   });
@@ -53,7 +52,13 @@ export async function echo(session: HmcSession, data: Buffer): Promise<HmcMessag
 
 /** The fds this process has open, for leak checks. */
 export function openFds(): string[] {
-  return readdirSync('/proc/self/fd');
+  return readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+    } catch {
+      return fd; // the directory's own fd, gone by now
+    }
+  });
 }
 
 /** Resolves after `ms`. */
@@ -70,4 +75,20 @@ export async function isPending(promise: Promise<unknown>): Promise<boolean> {
     sleep(0).then(() => marker),
   ]);
   return result === marker;
+}
+
+/**
+ * The fds open once the preload shim has made its one per-process resource
+ * (the epoll fd of its reset watcher, created at the first fake open): a
+ * baseline for leak checks that counts only what our code opens.
+ */
+export async function fdBaseline(): Promise<string[]> {
+  const fake = await startFakeDevice({});
+  try {
+    const device = await VmcDevice.open({ path: fake.socketPath });
+    device.close();
+  } finally {
+    await fake.stop();
+  }
+  return openFds();
 }

@@ -6,7 +6,7 @@ import { startFake, type Fake } from '../helpers/session-fixtures';
 const dist = path.resolve(__dirname, '..', '..', 'dist', 'cjs');
 let fake: Fake;
 beforeAll(async () => {
-  fake = (await startFake()).fake;
+  fake = (await startFake({ buffers: { hypervisorOwned: 4 } })).fake;
 });
 afterAll(() => fake.stop());
 
@@ -103,7 +103,7 @@ describe('process and thread lifetime', () => {
     await new Promise((r) => setTimeout(r, 300));
     const sessions = await fake.sessions();
     const slot = sessions.find((s) => s.hmcId.startsWith('waiting'))?.slot ?? 0;
-    await fake.inject(slot, Buffer.from('late news'));
+    expect(await fake.inject(slot, Buffer.from('late news'))).toBe(true);
     expect(await run.exit).toBe(0);
     expect(run.output()).toBe('waiting\ngot late news\n');
   });

@@ -11,9 +11,12 @@ import {
   TimeoutError,
   open,
 } from '../../lib/index';
-import { echo, openFds, sleep, startFake } from '../helpers/session-fixtures';
+import { echo, fdBaseline, openFds, sleep, startFake } from '../helpers/session-fixtures';
 
-const fdsBefore = openFds();
+let fdsBefore: string[];
+beforeAll(async () => {
+  fdsBefore = await fdBaseline();
+});
 const stops: Array<() => Promise<void>> = [];
 async function fake(options: Parameters<typeof startFake>[0] = {}) {
   const f = await startFake(options);
