@@ -7,7 +7,9 @@ import { debug } from '../debug';
  */
 export function systemCall<T>(devicePath: string, what: string, call: () => T): T {
   try {
-    return call();
+    const result = call();
+    debug('%s %s: %s', what, devicePath, describe(result));
+    return result;
   } catch (error) {
     if (!isSystemError(error)) throw error;
     debug('%s on %s failed: %s', what, devicePath, error.code);
@@ -22,10 +24,18 @@ export async function asyncSystemCall<T>(
   call: () => Promise<T>,
 ): Promise<T> {
   try {
-    return await call();
+    const result = await call();
+    debug('%s %s: %s', what, devicePath, describe(result));
+    return result;
   } catch (error) {
     if (!isSystemError(error)) throw error;
     debug('%s on %s failed: %s', what, devicePath, error.code);
     throw fromSystemError(error, devicePath);
   }
+}
+
+function describe(result: unknown): string {
+  if (result === null) return 'would block';
+  if (typeof result === 'object') return 'ok';
+  return String(result ?? 'ok');
 }

@@ -184,7 +184,7 @@ describe('resets', () => {
     const f = await fake({ reinitializeAfterMs: 100 });
     const session = await f.open({ probeIntervalMs: 50, reconnect: true });
     await echo(session, Buffer.from('before'));
-    const reconnected = new Promise((resolve) => session.once('reconnect', resolve));
+    const reconnected = new Promise<void>((resolve) => session.once('reconnect', () => resolve()));
     await f.fake.reset();
     await reconnected;
     expect(session.state).toBe('open');
@@ -199,7 +199,7 @@ describe('close()', () => {
     const session = await f.open();
     const receiving = session.receive();
     const sending = session.send(echoRequest(Buffer.from('x')));
-    const closed = new Promise((resolve) => session.once('close', resolve));
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
     await session.close();
     await closed;
     expect(await rejection(receiving)).toBeInstanceOf(SessionClosedError);
