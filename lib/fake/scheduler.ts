@@ -122,6 +122,18 @@ export class ManualScheduler implements Scheduler {
     throw new Error(`ManualScheduler: still busy after ${limit} steps`);
   }
 
+  /**
+   * Runs the single earliest step due now, if any, without moving the clock.
+   *
+   * @returns false when nothing was due.
+   */
+  step(): boolean {
+    const task = this.nextDue(this.time);
+    if (task === undefined) return false;
+    task.fn();
+    return true;
+  }
+
   /** Moves the clock forward by `ms`, running each step at its time. */
   advance(ms: number): void {
     const end = this.time + ms;

@@ -1,0 +1,86 @@
+/**
+ * `ibmvmc/fake`: a driver-faithful fake of `/dev/ibmvmc` for tests and CI.
+ *
+ * `startFakeDevice()` runs one in a child process or a worker and gives its
+ * environment (`LD_PRELOAD` of the shim, the socket, the sysfs root) for the
+ * processes under test. `FakeDevice` runs one in this thread, for clients that
+ * are other processes. `FakeSystem` is the model alone (driver, hypervisor and
+ * the queues between them), to drive directly with a `ManualScheduler`.
+ *
+ * @packageDocumentation
+ */
+export { startFakeDevice } from './start';
+export type { FakeDeviceEnv, FakeDeviceHandle, FakeRunIn, StartFakeDeviceOptions } from './start';
+export { FakeDevice } from './fake-device';
+export type { FakeDeviceStartOptions, FakeResetOptions } from './fake-device';
+export type { FakeDeviceState, FakeSlotSnapshot } from './snapshots';
+export {
+  DEFAULT_OPTIONS,
+  MODULE_PARAMETER_LIMITS,
+  clampModuleParameter,
+  resolveOptions,
+} from './options';
+export type {
+  AnswerOptions,
+  BufferOptions,
+  BufferOwnerName,
+  FakeDeviceOptions,
+  OpenFault,
+  RequestVmcFailure,
+  RequestVmcOptions,
+  ResolvedOptions,
+  StartupOptions,
+} from './options';
+export type { FakeHandlerAnswer, FakeMessageHandler, FakeSessionInfo } from './handler';
+export { routerHandler } from './router-handler';
+export { FakeDeviceError } from './errors';
+export { DEFAULT_LOG_LIMIT, FakeLog, formatLogEntry } from './log';
+export type {
+  FakeCallEntry,
+  FakeCallName,
+  FakeCrqEntry,
+  FakeLogEntry,
+  FakeMessageEntry,
+  FakeNoteEntry,
+  FakeStateEntry,
+} from './log';
+export { FakeSystem } from './system';
+export type { FakeSystemDeps } from './system';
+export { FakeDriver, DRIVER_STATE, DRIVER_STATE_NAMES } from './driver';
+export type { DriverListener, DriverState, QueryResult, RequestVmcResult } from './driver';
+export { FakeHypervisor } from './hypervisor';
+export type {
+  HypervisorSessionState,
+  HypervisorSlotSnapshot,
+  NegotiatedCapabilities,
+} from './hypervisor';
+export { FakeFile } from './fake-file';
+export { HMC_ID_LENGTH, MAX_BUF_POOL_SIZE, MAX_HMCS, SLOT_STATE } from './driver-slot';
+export type { SlotState } from './driver-slot';
+export { ManualScheduler, RealScheduler } from './scheduler';
+export type { Cancel, Scheduler } from './scheduler';
+export {
+  BUFFER_OWNER,
+  CRQ_INIT_TYPE,
+  CRQ_STATUS,
+  CRQ_TYPE,
+  CRQ_VALID,
+  VMC_PROTOCOL_VERSION,
+  decodeCrq,
+  describeCrq,
+  encodeCrq,
+} from './crq';
+export type { CrqMessage } from './crq';
+export { ERRNO, describeResult } from './errno';
+export type { ErrnoName } from './errno';
+export {
+  WIRE_DATA_SUFFIX,
+  WIRE_ENV_DEVICE,
+  WIRE_ENV_SOCKET,
+  WIRE_OP,
+  WIRE_WRITE_DATA,
+  FrameReader,
+} from './wire';
+export { findPreloadPath, preloadCandidates, PRELOAD_FILE_NAME } from './preload-path';
+export { sysfsParametersDir, writeSysfs } from './sysfs';
+export type { ModuleParameters } from './sysfs';

@@ -1,0 +1,186 @@
+/**
+ * The wire protocol between the preload shim and the fake
+ * (docs/fake-wire-protocol.md; native/fake/wire.h is the C side): ops, header
+ * sizes, and the framing of requests, replies and data frames. Every frame
+ * starts with a little-endian u32 payload length, which is all the
+ * incremental {@link FrameReader} needs to know.
+ */
+
+/** Environment variable naming the control socket. */
+export const WIRE_ENV_SOCKET = 'IBMVMC_FAKE_SOCKET';
+/** Environment variable naming the device path the shim intercepts. */
+export const WIRE_ENV_DEVICE = 'IBMVMC_FAKE_DEVICE';
+/** Suffix of the data socket's path. */
+export const WIRE_DATA_SUFFIX = '.data';
+/** Length of the token that ties a data connection to its control connection. */
+export const WIRE_TOKEN_LENGTH = 8;
+/** Largest write whose bytes are sent inline. */
+export const WIRE_MAX_INLINE_WRITE = 65536;
+/** Request header: payload length, op, arg0, arg1. */
+export const WIRE_REQUEST_HEADER_LENGTH = 16;
+/** Reply header: payload length, result. */
+export const WIRE_REPLY_HEADER_LENGTH = 8;
+/** Data frame header: message length. */
+export const WIRE_DATA_HEADER_LENGTH = 4;
+
+/** Request ops. */
+export const WIRE_OP = {
+  OPEN: 1,
+  SETHMCID: 2,
+  QUERY: 3,
+  REQUESTVMC: 4,
+  IOCTL: 5,
+  WRITE: 6,
+  READ: 7,
+  CLOSE: 8,
+  EVENTS: 9,
+} as const;
+
+/** WRITE's arg1: whether the bytes follow. */
+export const WIRE_WRITE_DATA = {
+  /** The message follows as the payload. */
+  INLINE: 0,
+  /** Count over {@link WIRE_MAX_INLINE_WRITE}: bytes omitted. */
+  TOO_LONG: 1,
+  /** The caller's buffer was unreadable: bytes omitted. */
+  UNREADABLE: 2,
+} as const;
+
+/** A parsed request header; the payload is the rest of the frame. */
+export interface WireRequest {
+  readonly op: number;
+  readonly arg0: number;
+  readonly arg1: number;
+  /** A view into the received bytes (never reused by the reader). */
+  readonly payload: Buffer;
+}
+
+/**
+ * Builds a request frame (the shim's side; used by test clients).
+ *
+ * @param payload - Bytes after the header (none when omitted).
+ */
+export function encodeRequest(
+  op: number,
+  arg0: number,
+  arg1: number,
+  payload?: Uint8Array,
+): Buffer {
+  const length = payload?.length ?? 0;
+  const frame = Buffer.allocUnsafe(WIRE_REQUEST_HEADER_LENGTH + length);
+  frame.writeUInt32LE(length, 0);
+  frame.writeUInt32LE(op >>> 0, 4);
+  frame.writeUInt32LE(arg0 >>> 0, 8);
+  frame.writeUInt32LE(arg1 >>> 0, 12);
+  if (payload !== undefined) frame.set(payload, WIRE_REQUEST_HEADER_LENGTH);
+  return frame;
+}
+
+/** Reads a request frame's header (the frame as given by {@link FrameReader}). */
+export function parseRequest(frame: Buffer): WireRequest {
+  return {
+    op: frame.readUInt32LE(4),
+    arg0: frame.readUInt32LE(8),
+    arg1: frame.readUInt32LE(12),
+    payload: frame.subarray(WIRE_REQUEST_HEADER_LENGTH),
+  };
+}
+
+/** Builds a reply with no payload. */
+export function encodeReply(result: number): Buffer {
+  const frame = Buffer.allocUnsafe(WIRE_REPLY_HEADER_LENGTH);
+  frame.writeUInt32LE(0, 0);
+  frame.writeInt32LE(result, 4);
+  return frame;
+}
+
+/** Builds a reply whose payload is `words` little-endian 32-bit integers (signed when negative). */
+export function encodeReplyWords(result: number, words: readonly number[]): Buffer {
+  const frame = Buffer.allocUnsafe(WIRE_REPLY_HEADER_LENGTH + 4 * words.length);
+  frame.writeUInt32LE(4 * words.length, 0);
+  frame.writeInt32LE(result, 4);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    const offset = WIRE_REPLY_HEADER_LENGTH + 4 * i;
+    if (word < 0) frame.writeInt32LE(word, offset);
+    else frame.writeUInt32LE(word >>> 0, offset);
+  }
+  return frame;
+}
+
+/** Builds a data frame carrying one message. */
+export function encodeDataFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(WIRE_DATA_HEADER_LENGTH + message.length);
+  frame.writeUInt32LE(message.length, 0);
+  frame.set(message, WIRE_DATA_HEADER_LENGTH);
+  return frame;
+}
+
+/**
+ * Splits a byte stream into frames whose first four bytes are a little-endian
+ * payload length. Whole frames inside one chunk are handed out as views of
+ * it; only a frame split across chunks is copied, once, when it is complete.
+ */
+export class FrameReader {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes needed before the pending chunks can make progress. */
+  private needed: number;
+
+  /**
+   * @param headerLength - Bytes before the payload (4, 8 or 16).
+   * @param maxPayload - Larger announced payloads are a protocol error.
+   * @param onFrame - Gets each whole frame, header included.
+   */
+  constructor(
+    private readonly headerLength: number,
+    private readonly maxPayload: number,
+    private readonly onFrame: (frame: Buffer) => void,
+  ) {
+    this.needed = headerLength;
+  }
+
+  /** Bytes received and not yet handed out. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  /**
+   * Feeds bytes in; calls `onFrame` for each frame completed.
+   *
+   * @throws RangeError when a frame announces a payload over the maximum (the stream is then unusable).
+   */
+  push(chunk: Buffer): void {
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.needed) return;
+      chunk = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let offset = 0;
+    while (chunk.length - offset >= this.headerLength) {
+      const payload = chunk.readUInt32LE(offset);
+      if (payload > this.maxPayload) {
+        throw new RangeError(
+          `frame payload of ${payload} bytes, over the maximum of ${this.maxPayload}`,
+        );
+      }
+      const total = this.headerLength + payload;
+      if (chunk.length - offset < total) {
+        this.needed = total;
+        break;
+      }
+      this.onFrame(chunk.subarray(offset, offset + total));
+      offset += total;
+    }
+    if (offset < chunk.length) {
+      if (chunk.length - offset < this.headerLength) this.needed = this.headerLength;
+      this.pending.push(chunk.subarray(offset));
+      this.pendingBytes = chunk.length - offset;
+    } else {
+      this.needed = this.headerLength;
+    }
+  }
+}
