@@ -19,4 +19,5 @@ export { readModuleParameters, resolveSysfsRoot } from './device/module-paramete
 export type { ModuleParameters } from './device/module-parameters';
 export * from './errors/index';
 export * from './protocol/index';
+export * from './client/index';
 export { nativeConstants } from './native/constants';

@@ -4,6 +4,7 @@
  * controls it is sent, forwards sessions' messages to the program's handler
  * when there is one, and stops when told to or when its parent goes away.
  */
+import { rmSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { FakeDevice } from './fake-device';
 import type { FakeMessageHandler } from './handler';
@@ -23,6 +24,8 @@ const port: IpcPort<FromFake, ToFake> =
   parentPort !== null ? parentThreadPort(parentPort) : parentProcessPort();
 
 let device: FakeDevice | null = null;
+/** The program's private directory for this fake, once known. */
+let dir: string | null = null;
 let stopping: Promise<void> | null = null;
 let nextHandleId = 1;
 const waitingAnswers = new Map<number, (answers: Buffer[] | undefined) => void>();
@@ -92,6 +95,7 @@ function leave(): void {
 port.onMessage((message) => {
   switch (message.type) {
     case 'start':
+      dir = message.dir;
       FakeDevice.start({
         ...message.options,
         socketPath: message.socketPath,
@@ -131,8 +135,13 @@ port.onMessage((message) => {
 });
 
 if (parentPort === null) {
-  // The parent died or closed the channel: clean up and go.
+  // The channel closed. After a 'stop' the program removes the directory
+  // itself; without one it died, and nobody else will.
   process.on('disconnect', () => {
-    void stop().then(() => process.exit(0));
+    const orphaned = stopping === null;
+    void stop().then(() => {
+      if (orphaned && dir !== null) rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
   });
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { FakeDeviceError } from './errors';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../native/package-root';
 
 const ENTRY_FILE = 'child-entry.js';
 

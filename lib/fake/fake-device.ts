@@ -6,6 +6,8 @@
  * thread's event loop would deadlock. `startFakeDevice` runs one in a child
  * process or a worker for that reason.
  */
+import '../disposable';
+import '../disposable';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DRIVER_STATE } from './driver';
 import type { FakeMessageHandler } from './handler';

@@ -12,6 +12,8 @@
 export { startFakeDevice } from './start';
 export type { FakeDeviceEnv, FakeDeviceHandle, FakeRunIn, StartFakeDeviceOptions } from './start';
 export { FakeDevice } from './fake-device';
+export { FakeServer } from './server';
+export type { FakeServerOptions } from './server';
 export type { FakeDeviceStartOptions, FakeResetOptions } from './fake-device';
 export type { FakeDeviceState, FakeSlotSnapshot } from './snapshots';
 export {

@@ -28,6 +28,8 @@ export type ToFake =
       readonly options: FakeDeviceOptions;
       readonly socketPath: string;
       readonly sysfsRoot: string;
+      /** The private directory holding both; removed by the child if its parent dies. */
+      readonly dir: string;
       /** Forward every slot's messages to the program's handler. */
       readonly forward: boolean;
     }

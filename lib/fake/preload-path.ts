@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../native/package-root';
 
 /** File name of the shim. */
 export const PRELOAD_FILE_NAME = 'ibmvmc_fake_preload.so';

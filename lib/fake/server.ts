@@ -371,8 +371,17 @@ export class FakeServer implements DriverListener {
       case WIRE_OP.READ: {
         const result = this.driver.read(file, arg0);
         const message = this.driver.lastMessage;
-        if (message === null) this.reply(connection, result);
-        else this.write(connection, encodeReplyWords(result, [message.length]));
+        if (message === null) {
+          this.reply(connection, result);
+          return;
+        }
+        // Frames go to the file that reserved the slot. A stale file reading
+        // the slot's shared queue (see FakeFile.slot) gets its own copy so its
+        // shim finds the frame it is told to consume; the owner's connection
+        // then holds a frame whose message is gone (the session is broken
+        // either way, as on the real device).
+        if (file.slot?.fileSession !== file) this.messageQueued(file, message);
+        this.write(connection, encodeReplyWords(result, [message.length]));
         return;
       }
       case WIRE_OP.CLOSE:

@@ -83,7 +83,7 @@ export function deviceState(
   return {
     state,
     stateName: DRIVER_STATE_NAMES[state],
-    haveVmc: state > 0,
+    haveVmc: state >>> 0 > 0, // as QUERY computes it (a u32 state)
     vmcDrcIndex: driver.vmcDrcIndex,
     mtu: driver.mtu,
     poolSize: driver.poolSize,

@@ -7,7 +7,10 @@
  * The fake gets a private temporary directory for its sockets and its sysfs
  * tree; {@link FakeDeviceHandle.stop} removes it with everything else.
  */
+import '../disposable';
+import '../disposable';
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -64,6 +67,8 @@ export interface FakeDeviceEnv {
 export interface FakeDeviceHandle extends AsyncDisposable {
   /** Where it runs. */
   readonly runIn: FakeRunIn;
+  /** The process it runs in: the child's pid, or this process's for a worker. */
+  readonly pid: number;
   /** Its private temporary directory. */
   readonly dir: string;
   /** The control socket's path (the data socket is beside it, with `.data`). */
@@ -97,6 +102,14 @@ export interface FakeDeviceHandle extends AsyncDisposable {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Handles not stopped yet: if this process exits without stopping them, their directories and children go with it. */
+const running = new Set<Handle>();
+let exitHookInstalled = false;
+
+function cleanUpAtExit(): void {
+  for (const handle of running) handle.abandon();
+}
 const EXIT_GRACE_MS = 3_000;
 
 /**
@@ -119,6 +132,11 @@ export async function startFakeDevice(
   const entry = childEntryPath();
   const dir = await mkdtemp(path.join(tmpDir ?? tmpdir(), 'ibmvmc-fake-'));
   const handle = new Handle(runIn, dir, entry, handler ?? null, timeoutMs);
+  running.add(handle);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', cleanUpAtExit);
+  }
   try {
     await handle.start(device);
   } catch (error) {
@@ -140,6 +158,7 @@ class Handle implements FakeDeviceHandle {
   readonly preloadPath: string;
   readonly preloadBuilt: boolean;
   readonly env: FakeDeviceEnv;
+  readonly pid: number;
   private readonly child: ChildProcess | null;
   private readonly worker: Worker | null;
   private readonly port: IpcPort<ToFake, FromFake>;
@@ -175,6 +194,7 @@ class Handle implements FakeDeviceHandle {
       this.child = null;
       this.worker = new Worker(entry, { stdout: false, stderr: false });
       this.port = workerPort(this.worker);
+      this.pid = process.pid;
       this.exited = new Promise((resolve) => this.worker?.once('exit', () => resolve()));
     } else {
       this.worker = null;
@@ -184,6 +204,7 @@ class Handle implements FakeDeviceHandle {
         execArgv: [],
       });
       this.port = childProcessPort(this.child);
+      this.pid = this.child.pid ?? -1;
       this.exited = new Promise((resolve) => {
         const child = this.child as ChildProcess;
         if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -208,6 +229,7 @@ class Handle implements FakeDeviceHandle {
         options,
         socketPath: this.socketPath,
         sysfsRoot: this.sysfsRoot,
+        dir: this.dir,
         forward: this.handler !== null,
       });
     }).finally(() => {
@@ -256,8 +278,14 @@ class Handle implements FakeDeviceHandle {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
+    this.stopping ??= this.shutdown().finally(() => running.delete(this));
     return this.stopping;
+  }
+
+  /** This process is exiting with the fake still running: synchronous clean-up only. */
+  abandon(): void {
+    this.child?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -576,6 +576,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       this.#startProbe();
       this.#updateWatcher();
       this.#drain();
+      this.#pumpSends(); // sends made while reconnecting go out now
       debug('session on %s reconnected', this.path);
       this.emit('reconnect');
     } catch (error) {
@@ -594,6 +595,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
             });
       this.#failure = failure;
       for (const op of this.#receivers.splice(0)) this.#settle(op, failure);
+      for (const op of this.#sends.splice(0)) this.#settle(op, failure);
     }
   }
 }

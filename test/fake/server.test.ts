@@ -202,6 +202,21 @@ describe('the fake device server', () => {
     expect(c.framesWaiting).toBe(63);
   });
 
+  it('gives a stale fd that reads the new session’s queue its own data frame', async () => {
+    const device = await start({ reinitializeAfterMs: 0, buffers: { hypervisorOwned: 1 } });
+    const stale = await bound(device, 'old');
+    device.reset();
+    await stale.waitForEvent();
+    expect((await stale.read(100)).result).toBe(-E.EBADFD);
+    await until(() => device.state().state === 3);
+    const fresh = await bound(device, 'new');
+    expect(device.inject(0, Buffer.from('shared queue'))).toBe(true);
+    await fresh.waitForFrame();
+    const got = await stale.read(100);
+    expect(got.data?.toString()).toBe('shared queue');
+    expect((await fresh.read(100)).result).toBe(-E.EAGAIN);
+  });
+
   it('wakes a blocked reader with EBADFD on reset', async () => {
     const device = await start({ reinitializeAfterMs: null });
     const c = await bound(device);

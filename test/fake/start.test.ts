@@ -3,12 +3,24 @@
  * environment and controls, a handler running in this process, and a stop
  * that leaves nothing behind. Needs the compiled build (npx tsc -p tsconfig.build.json).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { ERRNO as E } from '../../lib/fake/errno';
 import { FakeDeviceError } from '../../lib/fake/errors';
 import { startFakeDevice, type FakeRunIn } from '../../lib/fake/start';
 import { FakeWireClient } from '../helpers/fake-wire-client';
+
+const root = path.resolve(__dirname, '..', '..');
+/** Whether a process runs (a zombie waiting for init to reap it does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -67,6 +79,10 @@ describe.each(['process', 'worker'] as FakeRunIn[])('startFakeDevice in a %s', (
     await fake.stop();
     await fake.stop(); // idempotent
     expect(existsSync(fake.dir)).toBe(false);
+    if (runIn === 'process') expect(running(fake.pid)).toBe(false);
+    else expect(fake.pid).toBe(process.pid);
+    if (runIn === 'process') expect(running(fake.pid)).toBe(false);
+    else expect(fake.pid).toBe(process.pid);
     await expect(fake.state()).rejects.toMatchObject({ code: 'ERR_IBMVMC_FAKE_STOPPED' });
     expect(openFds()).toBe(fdsBefore);
   });
@@ -106,60 +122,66 @@ describe.each(['process', 'worker'] as FakeRunIn[])('startFakeDevice in a %s', (
 
 describe('startFakeDevice', () => {
   it('refuses bad options before starting anything', async () => {
-    const before = readdirSync(require('node:os').tmpdir()).filter((n) =>
-      n.startsWith('ibmvmc-fake-'),
-    );
-    await expect(startFakeDevice({ slots: 0 })).rejects.toMatchObject({
-      code: 'ERR_IBMVMC_FAKE_OPTIONS',
-    });
-    await expect(startFakeDevice({ runIn: 'thread' as never })).rejects.toMatchObject({
-      code: 'ERR_IBMVMC_FAKE_OPTIONS',
-    });
-    const after = readdirSync(require('node:os').tmpdir()).filter((n) =>
-      n.startsWith('ibmvmc-fake-'),
-    );
-    expect(after.sort()).toEqual(before.sort());
+    const tmpDir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-start-test-'));
+    try {
+      await expect(startFakeDevice({ tmpDir, slots: 0 })).rejects.toMatchObject({
+        code: 'ERR_IBMVMC_FAKE_OPTIONS',
+      });
+      await expect(startFakeDevice({ tmpDir, runIn: 'thread' as never })).rejects.toMatchObject({
+        code: 'ERR_IBMVMC_FAKE_OPTIONS',
+      });
+      expect(readdirSync(tmpDir)).toEqual([]);
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
   });
 
   it('cleans up when the fake cannot start (a socket path too long)', async () => {
     const fdsBefore = openFds();
-    const deep = path.join(require('node:os').tmpdir(), 'x'.repeat(100));
-    require('node:fs').mkdirSync(deep, { recursive: true });
+    const tmpDir = mkdtempSync(path.join(tmpdir(), `ibmvmc-start-test-${'x'.repeat(100)}`));
     try {
-      await expect(startFakeDevice({ tmpDir: deep })).rejects.toMatchObject({
+      await expect(startFakeDevice({ tmpDir })).rejects.toMatchObject({
         code: 'ERR_IBMVMC_FAKE_SOCKET_PATH',
       });
-      expect(readdirSync(deep)).toEqual([]);
+      expect(readdirSync(tmpDir)).toEqual([]);
       expect(openFds()).toBe(fdsBefore);
     } finally {
-      require('node:fs').rmSync(deep, { recursive: true, force: true });
+      rmSync(tmpDir, { recursive: true, force: true });
     }
   });
 
   it('is gone when its child process dies: controls reject, stop still cleans up', async () => {
     const fake = await startFakeDevice({ runIn: 'process' });
-    const state = await fake.state();
-    expect(state.state).toBe(3);
-    const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-    const child = pids.find((p) => {
-      try {
-        return (
-          readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('child-entry.js') &&
-          readFileSync(`/proc/${p}/status`, 'utf8').includes(`PPid:\t${process.pid}\n`)
-        );
-      } catch {
-        return false;
-      }
-    });
-    expect(child).toBeDefined();
-    process.kill(Number(child), 'SIGKILL');
+    expect((await fake.state()).state).toBe(3);
+    expect(fake.pid).not.toBe(process.pid);
+    expect(readFileSync(`/proc/${fake.pid}/cmdline`, 'utf8')).toContain('child-entry.js');
+    process.kill(fake.pid, 'SIGKILL');
     await until(async () =>
       fake.state().then(
         () => false,
         () => true,
       ),
     );
+    await expect(fake.sessions()).rejects.toMatchObject({ code: 'ERR_IBMVMC_FAKE_STOPPED' });
     await fake.stop();
     expect(existsSync(fake.dir)).toBe(false);
+  });
+
+  it.each([
+    ['killed', "process.kill(process.pid, 'SIGKILL')"],
+    ['exiting without stop()', 'process.exit(0)'],
+  ])('leaves nothing behind when the program is %s', async (_, end) => {
+    const script = `
+      const { startFakeDevice } = require(${JSON.stringify(path.join(root, 'dist/cjs/fake'))});
+      startFakeDevice().then((fake) => {
+        console.log(JSON.stringify({ dir: fake.dir, pid: fake.pid }));
+        ${end};
+      });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    const { dir, pid } = JSON.parse(out) as { dir: string; pid: number };
+    await until(async () => !running(pid) && !existsSync(dir));
   });
 });

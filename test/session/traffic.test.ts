@@ -191,6 +191,40 @@ describe('resets', () => {
     expect((await echo(session, Buffer.from('after'))).data.toString()).toBe('after');
     await session.close();
   });
+
+  it('hold sends made while reconnecting until the new session is up', async () => {
+    const f = await fake({ reinitializeAfterMs: 150 });
+    const session = await f.open({ probeIntervalMs: 20, reconnect: true });
+    await echo(session, Buffer.from('before'));
+    const resetSeen = new Promise<void>((resolve) => session.once('reset', () => resolve()));
+    await f.fake.reset();
+    await resetSeen;
+    expect(session.state).toBe('reconnecting');
+    const sending = session.send(echoRequest(Buffer.from('queued')), { timeoutMs: 3000 });
+    await sending;
+    expect(session.state).toBe('open');
+    expect(decodeHmcMessage(await session.receive({ timeoutMs: 3000 })).data.toString()).toBe(
+      'queued',
+    );
+    await session.close();
+  });
+
+  it('fail what waits when reconnecting gives up', async () => {
+    const f = await fake({ reinitializeAfterMs: null });
+    const session = await f.open({ probeIntervalMs: 20, reconnect: { timeoutMs: 200 } });
+    await echo(session, Buffer.from('before'));
+    const resetSeen = new Promise<void>((resolve) => session.once('reset', () => resolve()));
+    await f.fake.reset();
+    await resetSeen;
+    const sending = session.send(echoRequest(Buffer.from('never')), { timeoutMs: 5000 });
+    const receiving = session.receive();
+    expect(await rejection(sending)).toBeInstanceOf(SessionResetError);
+    const error = await rejection(receiving);
+    expect(error).toBeInstanceOf(SessionResetError);
+    expect(error.message).toMatch(/reconnecting failed/);
+    expect(session.state).toBe('reset');
+    await session.close();
+  });
 });
 
 describe('close()', () => {

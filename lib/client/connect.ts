@@ -1,0 +1,62 @@
+/**
+ * `connect()`: a session and its command path in one call, under one deadline.
+ */
+import { readModuleParameters } from '../device/module-parameters';
+import { InvalidArgumentError, TimeoutError } from '../errors/error-classes';
+import { Deadline, validateSignal, validateTimeout } from '../session/deadline';
+import { HmcSession } from '../session/session';
+import { HmcClient } from './client';
+import { DEFAULT_MAX_IN_FLIGHT, resolveClientSettings, type ClientOptions } from './options';
+
+/**
+ * Opens an HMC session and its command path (router exchange options), and
+ * resolves once the router has answered.
+ *
+ * ```ts
+ * await using client = await connect({ hmcId: 'my-hmc', timeoutMs: 10_000 });
+ * await client.echo(Buffer.from('hello'));
+ * ```
+ *
+ * @param options - The session's options (`hmcId`, `path`, `sysfsRoot`, ...;
+ *   see `open()`), and the client's own (`requestTimeoutMs`, `closeTimeoutMs`,
+ *   `maxInFlight`). `timeoutMs` bounds the whole connect, retries included.
+ * @throws What `open()` throws; HmcCommandError if the router refuses the options.
+ */
+export async function connect(options: ClientOptions): Promise<HmcClient<HmcSession>> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('connect() takes an options object with an hmcId', {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  const { requestTimeoutMs, closeTimeoutMs, maxInFlight, ...sessionOptions } = options;
+  if ('reconnect' in sessionOptions && sessionOptions.reconnect !== undefined)
+    throw new InvalidArgumentError(
+      'the client does not reconnect: a new session needs a new command path, so connect again after a reset',
+    );
+  const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
+  const signal = validateSignal(options.signal);
+  const settings = { requestTimeoutMs, closeTimeoutMs, maxInFlight };
+  resolveClientSettings(settings); // a bad setting must fail before the session is opened
+  const deadline = new Deadline(timeoutMs);
+  let poolSize = DEFAULT_MAX_IN_FLIGHT;
+  if (maxInFlight === undefined) {
+    // The pool the driver asks the hypervisor for; it may lend fewer (then sends wait for EBUSY to pass).
+    const params = await readModuleParameters({ sysfsRoot: options.sysfsRoot });
+    if (params.loaded) poolSize = params.bufPoolSize;
+  }
+  const session = await HmcSession.open({ ...sessionOptions, timeoutMs, signal });
+  try {
+    return await HmcClient.attach(session, {
+      ...resolveClientSettings(settings, poolSize),
+      timeoutMs: deadline.remaining(),
+      signal,
+    });
+  } catch (error) {
+    // The caller gave one deadline for the whole connect: say so, with the step that ran out.
+    if (error instanceof TimeoutError)
+      throw new TimeoutError(
+        `could not open the command path on ${session.path} within ${timeoutMs} ms: ${error.message}`,
+        { cause: error },
+      );
+    throw error;
+  }
+}

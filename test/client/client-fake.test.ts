@@ -1,0 +1,236 @@
+/**
+ * The client against the fake device: real sessions, a real buffer pool,
+ * the fake hypervisor's router, resets. Run with `node scripts/run-jest.js`
+ * (the preload shim must be loaded).
+ */
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import {
+  routerHandler,
+  startFakeDevice,
+  type FakeMessageHandler,
+  type StartFakeDeviceOptions,
+} from '../../lib/fake/index';
+import {
+  HMC_RETURN_CODE,
+  HMC_ROUTER_OPCODE,
+  HMC_TARGET,
+  SessionClosedError,
+  SessionResetError,
+  TimeoutError,
+  decodeHmcMessage,
+  encodeHmcMessage,
+  encodeResponse,
+} from '../../lib/index';
+import { connect, HmcCommandError, type ClientOptions } from '../../lib/client/index';
+
+/** The process's open sockets: device fds (through the shim) and the fakes' channels. */
+function openSockets(): string[] {
+  const sockets: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith('socket:')) sockets.push(`${fd} ${target}`);
+    } catch {
+      // Closed between the listing and the look: not open, then.
+    }
+  }
+  return sockets;
+}
+
+// Node opens event-loop internals lazily (epoll fds); sockets are what the client could leak.
+const socketsBefore = openSockets();
+// The fakes' directories go here, not among those other tests count in the system's.
+const fakeTmp = mkdtempSync(path.join(tmpdir(), 'ibmvmc-client-test-'));
+const stops: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const stop of stops) await stop();
+  rmSync(fakeTmp, { recursive: true, force: true });
+  expect(openSockets()).toEqual(socketsBefore);
+});
+
+async function fake(options: StartFakeDeviceOptions = {}) {
+  const device = await startFakeDevice({ tmpDir: fakeTmp, ...options });
+  stops.push(() => device.stop());
+  const clientOptions = (extra: Partial<ClientOptions> = {}): ClientOptions => ({
+    hmcId: 'client-test',
+    path: device.socketPath,
+    sysfsRoot: device.sysfsRoot,
+    timeoutMs: 5000,
+    ...extra,
+  });
+  return { device, connect: (extra: Partial<ClientOptions> = {}) => connect(clientOptions(extra)) };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `done()` holds, at most a few seconds: a loaded machine is slow, not wrong. */
+async function eventually(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done() && waited < 5000; waited += 10) await sleep(10);
+}
+
+describe('connect()', () => {
+  it('opens the session and the command path, and close() closes both', async () => {
+    const f = await fake({ log: true });
+    const client = await f.connect();
+    expect(client.mtu).toBe(4096);
+    expect(client.maxInFlight).toBe(32); // the fake's buf_pool_size module parameter
+    const [slot] = await f.device.sessions();
+    expect(slot.hmcId).toBe('client-test');
+    await client.close();
+    const sent = (await f.device.log())
+      .filter((e) => e.kind === 'message' && e.to === 'hypervisor')
+      .map((e) => (e.kind === 'message' ? decodeHmcMessage(e.data) : undefined));
+    expect(sent.map((m) => [m?.target, m?.opcode, m?.flags, [...(m?.data ?? [])]])).toEqual([
+      [0x8000, 0x0001, 0x80, [0, 1, 0, 0, 0, 0]],
+      [0x8000, 0x0002, 0x80, []],
+    ]);
+    expect(client.session.state).toBe('closed');
+    // The slot is free again: another client can connect.
+    await (await f.connect({ hmcId: 'next' })).close();
+  });
+
+  it('rejects with HmcCommandError when the router refuses the options, and releases the slot', async () => {
+    const refuse: FakeMessageHandler = (message) =>
+      encodeResponse(decodeHmcMessage(message), {
+        returnCode: HMC_RETURN_CODE.INVALID_SESSION_STATE,
+      });
+    const f = await fake({ handler: refuse });
+    const error = await rejection(f.connect());
+    expect(error).toBeInstanceOf(HmcCommandError);
+    expect(error.message).toBe(
+      'exchange-options (0x0001) to router (0x8000) failed with return code 0x8028 (invalid session state)',
+    );
+    await f.device.setHandler(null);
+    await (await f.connect()).close();
+  });
+});
+
+describe('requests over a real buffer pool', () => {
+  it('runs hundreds of concurrent echoes through a pool of 4 buffers without wedging', async () => {
+    const f = await fake({ poolSize: 4 });
+    const client = await f.connect({ maxInFlight: 64 });
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, n) => client.echo(Buffer.from(`echo ${n}`))),
+    );
+    expect(answers.map((a) => a.data.toString())).toEqual(
+      Array.from({ length: 300 }, (_, n) => `echo ${n}`),
+    );
+    expect(new Set(answers.map((a) => a.token)).size).toBeGreaterThan(1);
+    await client.close();
+  });
+
+  it('turns a non-zero return code into HmcCommandError', async () => {
+    const f = await fake();
+    const client = await f.connect();
+    const error = await rejection(
+      client.request({ target: HMC_TARGET.LPAR_CONFIGURATION, opcode: 0x0010 }),
+    );
+    expect(error).toBeInstanceOf(HmcCommandError);
+    expect((error as HmcCommandError).returnCode).toBe(HMC_RETURN_CODE.INVALID_OPCODE);
+    expect(error.message).toBe(
+      '0x0010 to lpar-configuration (0x8001) failed with return code 0x8001 (invalid opcode)',
+    );
+    // The client is still usable.
+    await client.echo(Buffer.from('after'));
+    await client.close();
+  });
+
+  it('times out a request whose answer is late, and reports the late answer', async () => {
+    const slow: FakeMessageHandler = async (message, session) => {
+      const request = decodeHmcMessage(message);
+      if (request.opcode === HMC_ROUTER_OPCODE.ECHO && request.data.toString() === 'slow')
+        await sleep(150);
+      return routerHandler(message, session);
+    };
+    const f = await fake({ handler: slow });
+    const client = await f.connect();
+    const late: number[] = [];
+    client.on('unsolicited', (m, reason) => reason === 'late' && late.push(m.token));
+    const error = await rejection(client.echo(Buffer.from('slow'), { timeoutMs: 50 }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    await eventually(() => late.length > 0);
+    expect(late).toHaveLength(1);
+    await client.echo(Buffer.from('fast'));
+    await client.close();
+  });
+});
+
+describe('messages from the hypervisor', () => {
+  it('delivers unsolicited and malformed messages as events', async () => {
+    // The hypervisor needs buffers of its own to send anything unprompted.
+    const f = await fake({ buffers: { hypervisorOwned: 4 } });
+    const client = await f.connect();
+    const seen: string[] = [];
+    client.on('unsolicited', (m, reason) => seen.push(`${reason} ${m.data.toString()}`));
+    client.on('malformed', (e) => seen.push(`malformed ${e.field}`));
+    const [slot] = await f.device.sessions();
+    await f.device.inject(
+      slot.slot,
+      encodeHmcMessage({
+        token: 0,
+        target: HMC_TARGET.LPAR_CONFIGURATION,
+        opcode: 0x0200,
+        flags: 0,
+        data: Buffer.from('event'),
+      }),
+    );
+    await f.device.inject(slot.slot, Buffer.from('garbage'));
+    await f.device.inject(
+      slot.slot,
+      encodeHmcMessage({ token: 4242, target: 0x8000, opcode: 0x0103, flags: 0x40 }),
+    );
+    await eventually(() => seen.length >= 3);
+    expect(seen).toEqual(['not-a-response event', 'malformed length', 'unknown-token ']);
+    await client.echo(Buffer.from('still fine'));
+    await client.close();
+  });
+});
+
+describe('ending', () => {
+  it('close() rejects a request still waiting for its answer', async () => {
+    const silent: FakeMessageHandler = (message, session) => {
+      const request = decodeHmcMessage(message);
+      if (request.opcode === HMC_ROUTER_OPCODE.ECHO) return undefined; // never answered
+      return routerHandler(message, session);
+    };
+    const f = await fake({ handler: silent });
+    const client = await f.connect();
+    const pending = client.echo(Buffer.from('never'));
+    await sleep(20);
+    expect(client.inFlight).toBe(1);
+    await client.close();
+    const error = await rejection(pending);
+    expect(error).toBeInstanceOf(SessionClosedError);
+  });
+
+  it('a reset rejects pending requests with SessionResetError and closes the client', async () => {
+    const silent: FakeMessageHandler = (message, session) =>
+      decodeHmcMessage(message).opcode === HMC_ROUTER_OPCODE.ECHO
+        ? undefined
+        : routerHandler(message, session);
+    const f = await fake({ handler: silent });
+    const client = await f.connect({ probeIntervalMs: 20 });
+    const events: string[] = [];
+    client.on('reset', (e) => events.push(e.constructor.name));
+    client.on('close', () => events.push('close'));
+    const pending = client.echo(Buffer.from('x'));
+    await sleep(20);
+    await f.device.reset();
+    expect(await rejection(pending)).toBeInstanceOf(SessionResetError);
+    await eventually(() => events.length >= 2);
+    expect(events).toEqual(['SessionResetError', 'close']);
+    expect(client.state).toBe('closed');
+    await client.close();
+  });
+});
