@@ -43,12 +43,15 @@ describe('process and thread lifetime', () => {
        })();`,
       { eval: true, workerData: { path: fake.socketPath, sysfs: fake.sysfsRoot } },
     );
+    // Listen for the exit at once: a worker that ends quickly has its last
+    // message and its exit delivered in the same turn.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     const message = await new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
     expect(message).toBe('from a worker');
-    await expect(new Promise((resolve) => worker.once('exit', resolve))).resolves.toBe(0);
+    await expect(exited).resolves.toBe(0);
   });
 
   it('terminating a worker with an open session releases its fd', async () => {
