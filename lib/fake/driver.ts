@@ -9,6 +9,7 @@
  * and hypervisor calls of a {@link HypervisorPort}; whatever is asynchronous in
  * the real driver (everything coming from the hypervisor) is asynchronous here.
  */
+import { DriverState as DriverStates, driverStateName } from '../device/driver-state';
 import {
   BUFFER_OWNER,
   CRQ_INIT_TYPE,
@@ -31,28 +32,16 @@ import type { FakeCallName, FakeLog } from './log';
 import type { ResolvedOptions } from './options';
 import type { Scheduler } from './scheduler';
 
-/** The driver's global states (QUERY's `state`). */
-export const DRIVER_STATE = {
-  SCHED_RESET: -1,
-  INITIAL: 0,
-  CRQINIT: 1,
-  CAPABILITIES: 2,
-  READY: 3,
-  FAILED: 4,
-} as const;
+/** The driver's global states (QUERY's `state`): the library's own numbering. */
+export const DRIVER_STATE = DriverStates;
 
 /** One of {@link DRIVER_STATE}. */
 export type DriverState = (typeof DRIVER_STATE)[keyof typeof DRIVER_STATE];
 
 /** Names of the driver states, for snapshots and traces. */
-export const DRIVER_STATE_NAMES: Readonly<Record<DriverState, string>> = Object.freeze({
-  [-1]: 'sched_reset',
-  0: 'initial',
-  1: 'crqinit',
-  2: 'capabilities',
-  3: 'ready',
-  4: 'failed',
-});
+export const DRIVER_STATE_NAMES: Readonly<Record<DriverState, string>> = Object.freeze(
+  Object.fromEntries(Object.values(DRIVER_STATE).map((state) => [state, driverStateName(state)])),
+) as Readonly<Record<DriverState, string>>;
 
 /** What QUERY fills in. */
 export interface QueryResult {

@@ -7,13 +7,9 @@ import { debug } from '../debug';
  */
 export function systemCall<T>(devicePath: string, what: string, call: () => T): T {
   try {
-    const result = call();
-    debug('%s %s: %s', what, devicePath, describe(result));
-    return result;
+    return succeeded(devicePath, what, call());
   } catch (error) {
-    if (!isSystemError(error)) throw error;
-    debug('%s on %s failed: %s', what, devicePath, error.code);
-    throw fromSystemError(error, devicePath);
+    throw failed(devicePath, what, error);
   }
 }
 
@@ -24,18 +20,20 @@ export async function asyncSystemCall<T>(
   call: () => Promise<T>,
 ): Promise<T> {
   try {
-    const result = await call();
-    debug('%s %s: %s', what, devicePath, describe(result));
-    return result;
+    return succeeded(devicePath, what, await call());
   } catch (error) {
-    if (!isSystemError(error)) throw error;
-    debug('%s on %s failed: %s', what, devicePath, error.code);
-    throw fromSystemError(error, devicePath);
+    throw failed(devicePath, what, error);
   }
 }
 
-function describe(result: unknown): string {
-  if (result === null) return 'would block';
-  if (typeof result === 'object') return 'ok';
-  return String(result ?? 'ok');
+function succeeded<T>(devicePath: string, what: string, result: T): T {
+  const shown = result === null ? 'would block' : typeof result === 'object' ? 'ok' : result;
+  debug('%s %s: %s', what, devicePath, shown ?? 'ok');
+  return result;
+}
+
+function failed(devicePath: string, what: string, error: unknown): unknown {
+  if (!isSystemError(error)) return error;
+  debug('%s on %s failed: %s', what, devicePath, error.code);
+  return fromSystemError(error, devicePath);
 }

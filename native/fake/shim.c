@@ -462,45 +462,21 @@ static int opened_or_fake(int fd, const char *path, int flags) {
   return fd;
 }
 
-EXPORT int open(const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
-  va_list ap;
-  va_start(ap, flags);
-  mode_t mode = va_arg(ap, mode_t);
-  va_end(ap);
-  int fd = REAL(open)(path, flags, mode);
-  return opened_or_fake(fd, path, flags);
-}
+/* open, open64, openat and openat64 differ only in the call they pass on. */
+#define OPEN_WRAPPER(name, real_call, ...)                                 \
+  EXPORT int name(__VA_ARGS__, int flags, ...) {                           \
+    if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags); \
+    va_list ap;                                                            \
+    va_start(ap, flags);                                                   \
+    mode_t mode = va_arg(ap, mode_t);                                      \
+    va_end(ap);                                                            \
+    return opened_or_fake(real_call, path, flags);                         \
+  }
 
-EXPORT int open64(const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
-  va_list ap;
-  va_start(ap, flags);
-  mode_t mode = va_arg(ap, mode_t);
-  va_end(ap);
-  int fd = REAL(open64)(path, flags, mode);
-  return opened_or_fake(fd, path, flags);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
-  va_list ap;
-  va_start(ap, flags);
-  mode_t mode = va_arg(ap, mode_t);
-  va_end(ap);
-  int fd = REAL(openat)(dirfd, path, flags, mode);
-  return opened_or_fake(fd, path, flags);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...) {
-  if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags);
-  va_list ap;
-  va_start(ap, flags);
-  mode_t mode = va_arg(ap, mode_t);
-  va_end(ap);
-  int fd = REAL(openat64)(dirfd, path, flags, mode);
-  return opened_or_fake(fd, path, flags);
-}
+OPEN_WRAPPER(open, REAL(open)(path, flags, mode), const char *path)
+OPEN_WRAPPER(open64, REAL(open64)(path, flags, mode), const char *path)
+OPEN_WRAPPER(openat, REAL(openat)(dirfd, path, flags, mode), int dirfd, const char *path)
+OPEN_WRAPPER(openat64, REAL(openat64)(dirfd, path, flags, mode), int dirfd, const char *path)
 
 /* _FORTIFY_SOURCE turns open() without O_CREAT into these. */
 EXPORT int __open_2(const char *path, int flags) { return open(path, flags); }

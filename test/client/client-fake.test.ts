@@ -1,3 +1,4 @@
+import { rejection } from '../helpers/rejection';
 /**
  * The client against the fake device: real sessions, a real buffer pool,
  * the fake hypervisor's router, resets. Run with `node scripts/run-jest.js`
@@ -61,15 +62,6 @@ async function fake(options: StartFakeDeviceOptions = {}) {
     ...extra,
   });
   return { device, connect: (extra: Partial<ClientOptions> = {}) => connect(clientOptions(extra)) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,3 +1,4 @@
+import { rejection } from '../helpers/rejection';
 /**
  * The client's bookkeeping, over an in-memory transport whose answers the
  * tests control: token matching, turns, deadlines, return codes, messages
@@ -37,15 +38,6 @@ async function attached(options: Parameters<typeof HmcClient.attach>[1] = {}) {
   transport.onSend = undefined;
   transport.sent.length = 0;
   return { transport, client };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -9,22 +9,9 @@ import {
   VmcDevice,
   readModuleParameters,
 } from '../../lib/index';
-import { fdBaseline, openFds, startFake } from '../helpers/session-fixtures';
+import { openFds, useFakes } from '../helpers/session-fixtures';
 
-let fdsBefore: string[];
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-});
-const stops: Array<() => Promise<void>> = [];
-async function fake(options: Parameters<typeof startFake>[0] = {}) {
-  const f = await startFake(options);
-  stops.push(() => f.fake.stop());
-  return f;
-}
-afterAll(async () => {
-  for (const stop of stops) await stop();
-  expect(openFds()).toEqual(fdsBefore);
-});
+const fake = useFakes();
 
 describe('VmcDevice', () => {
   it('queries a ready driver', async () => {

@@ -85,12 +85,12 @@ describe('the fake device command', () => {
   it('prints its usage on --help, and refuses unknown options', () => {
     const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^usage: /);
+    expect(help.stdout).toMatch(/^Usage: ibmvmc fake-device /);
     const bad = spawnSync(process.execPath, [main, '--frobnicate'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown option --frobnicate/);
     const invalid = spawnSync(process.execPath, [main, '--slots', '0'], { encoding: 'utf8' });
-    expect(invalid.status).toBe(1);
-    expect(invalid.stderr).toMatch(/slots/);
+    expect(invalid.status).toBe(13); // the CLI's exit code for a FakeDeviceError
+    expect(invalid.stderr).toMatch(/slots must be an integer from 1 to 255, got 0/);
   });
 });

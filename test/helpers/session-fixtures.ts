@@ -92,3 +92,24 @@ export async function fdBaseline(): Promise<string[]> {
   }
   return openFds();
 }
+
+/**
+ * For one test file: a function that starts fakes, all stopped after the
+ * file, which then checks that no fd was left open.
+ */
+export function useFakes(): (options?: FakeDeviceOptions) => ReturnType<typeof startFake> {
+  let before: string[];
+  const started: Fake[] = [];
+  beforeAll(async () => {
+    before = await fdBaseline();
+  });
+  afterAll(async () => {
+    for (const fake of started) await fake.stop();
+    expect(openFds()).toEqual(before);
+  });
+  return async (options = {}) => {
+    const f = await startFake(options);
+    started.push(f.fake);
+    return f;
+  };
+}

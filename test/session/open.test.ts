@@ -1,3 +1,4 @@
+import { rejection } from '../helpers/rejection';
 import {
   AbortError,
   DeviceNotFoundError,
@@ -11,31 +12,9 @@ import {
   TimeoutError,
   open,
 } from '../../lib/index';
-import { echo, fdBaseline, openFds, sleep, startFake } from '../helpers/session-fixtures';
+import { echo, sleep, useFakes } from '../helpers/session-fixtures';
 
-let fdsBefore: string[];
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-});
-const stops: Array<() => Promise<void>> = [];
-async function fake(options: Parameters<typeof startFake>[0] = {}) {
-  const f = await startFake(options);
-  stops.push(() => f.fake.stop());
-  return f;
-}
-afterAll(async () => {
-  for (const stop of stops) await stop();
-  expect(openFds()).toEqual(fdsBefore);
-});
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+const fake = useFakes();
 
 describe('open() retries what the driver calls temporary', () => {
   it('waits for a driver that is still starting (EAGAIN) and succeeds', async () => {

@@ -1,3 +1,4 @@
+import { rejection } from '../helpers/rejection';
 import {
   AbortError,
   MessageTooLargeError,
@@ -6,39 +7,9 @@ import {
   TimeoutError,
   decodeHmcMessage,
 } from '../../lib/index';
-import {
-  echo,
-  echoRequest,
-  fdBaseline,
-  isPending,
-  openFds,
-  sleep,
-  startFake,
-} from '../helpers/session-fixtures';
+import { echo, echoRequest, isPending, sleep, useFakes } from '../helpers/session-fixtures';
 
-let fdsBefore: string[];
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-});
-const stops: Array<() => Promise<void>> = [];
-async function fake(options: Parameters<typeof startFake>[0] = {}) {
-  const f = await startFake(options);
-  stops.push(() => f.fake.stop());
-  return f;
-}
-afterAll(async () => {
-  for (const stop of stops) await stop();
-  expect(openFds()).toEqual(fdsBefore);
-});
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+const fake = useFakes();
 
 describe('send()', () => {
   it('absorbs EBUSY while the hypervisor has not answered the open', async () => {
