@@ -1,0 +1,122 @@
+// One benchmark client in its own process (LD_PRELOAD of the shim set by the
+// runner): "session" (raw HmcSession), "client" (HmcClient), "pipeline"
+// (as many echoes in flight as the pool allows, with event-loop delay and a
+// thread-pool probe). Prints one JSON line.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
+
+const [mode, devicePath, sysfsRoot, dataBytes, count] = process.argv.slice(2);
+const N = Number(count);
+const data = Buffer.alloc(Number(dataBytes), 0x5a);
+const now = () => process.hrtime.bigint();
+
+function echoMessage(token) {
+  return ibmvmc.encodeHmcMessage(
+    { token, target: 0x8000, opcode: 0x0103, data },
+    { maxLength: 16384 },
+  );
+}
+
+async function sessionRun() {
+  const session = await ibmvmc.open({ hmcId: 'bench-session', path: devicePath, sysfsRoot });
+  const message = echoMessage(1);
+  await session.send(message);
+  await session.receive();
+  const rtt = [];
+  const start = now();
+  for (let i = 0; i < N; i++) {
+    const t = now();
+    await session.send(message);
+    await session.receive();
+    rtt.push(Number(now() - t));
+  }
+  const totalNs = Number(now() - start);
+  await session.close();
+  return { totalNs, rttNs: rtt };
+}
+
+async function clientRun() {
+  const client = await ibmvmc.connect({ hmcId: 'bench-client', path: devicePath, sysfsRoot });
+  await client.request({ target: 0x8000, opcode: 0x0103, data });
+  const rtt = [];
+  const start = now();
+  for (let i = 0; i < N; i++) {
+    const t = now();
+    await client.request({ target: 0x8000, opcode: 0x0103, data });
+    rtt.push(Number(now() - t));
+  }
+  const totalNs = Number(now() - start);
+  await client.close();
+  return { totalNs, rttNs: rtt };
+}
+
+// fs.stat calls per second on the thread pool, over `ms`.
+async function poolProbe(ms) {
+  let done = 0;
+  const until = Date.now() + ms;
+  const worker = async () => {
+    while (Date.now() < until) {
+      await fs.promises.stat(__filename);
+      done++;
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return (done * 1000) / ms;
+}
+
+async function pipelineRun() {
+  const session = await ibmvmc.open({ hmcId: 'bench-pipe', path: devicePath, sysfsRoot });
+  const params = await ibmvmc.readModuleParameters({ sysfsRoot });
+  const inFlight = Math.min(16, params.loaded ? params.bufPoolSize : 16);
+  const message = echoMessage(7);
+  const statsAlone = await poolProbe(1500);
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  let sent = 0;
+  let received = 0;
+  const start = now();
+  histogram.enable();
+  const stream = async () => {
+    const senders = [];
+    for (let k = 0; k < inFlight; k++)
+      senders.push(
+        (async () => {
+          while (sent < N) {
+            sent++;
+            await session.send(message);
+          }
+        })(),
+      );
+    const receiver = (async () => {
+      while (received < N) {
+        await session.receive();
+        received++;
+      }
+    })();
+    await Promise.all([...senders, receiver]);
+  };
+  const [, statsStreaming] = await Promise.all([stream(), poolProbe(1500)]);
+  const totalNs = Number(now() - start);
+  histogram.disable();
+  await session.close();
+  return {
+    inFlight,
+    totalNs,
+    messages: N,
+    eventLoopDelayP99Ms: histogram.percentile(99) / 1e6,
+    eventLoopDelayMaxMs: histogram.max / 1e6,
+    fsStatPerSecAlone: statsAlone,
+    fsStatPerSecStreaming: statsStreaming,
+  };
+}
+
+const runs = { session: sessionRun, client: clientRun, pipeline: pipelineRun };
+runs[mode]().then(
+  (result) => console.log(JSON.stringify(result)),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
