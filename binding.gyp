@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "ibmvmc_portable_glibc%": "false"
+  },
   "targets": [
     {
       "target_name": "ibmvmc",
@@ -25,7 +28,21 @@
       "sources": ["native/fake/shim.c"],
       "include_dirs": ["native/abi", "native/fake"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-fvisibility=hidden"],
-      "libraries": ["-ldl", "-lpthread"]
+      "libraries": ["-ldl", "-lpthread"],
+      "conditions": [
+        [
+          "ibmvmc_portable_glibc=='true'",
+          {
+            "defines": ["IBMVMC_PORTABLE_GLIBC"],
+            "libraries": [
+              "-Wl,--no-as-needed",
+              "-l:libdl.so.2",
+              "-l:libpthread.so.0",
+              "-Wl,--as-needed"
+            ]
+          }
+        ]
+      ]
     }
   ]
 }

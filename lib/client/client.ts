@@ -26,7 +26,7 @@ import {
   isResponse,
   type HmcMessage,
 } from '../protocol/hmc-message';
-import { abortError, validateSignal, validateTimeout } from '../session/deadline';
+import { abortError, validateOptions, validateSignal, validateTimeout } from '../session/deadline';
 import type { CallOptions } from '../session/session';
 import { exchangeOptionsData } from './command-path';
 import { HmcCommandError, HmcProtocolError } from './errors';
@@ -137,8 +137,14 @@ export class HmcClient<
    */
   static async attach<S extends ClientTransport>(
     session: S,
-    options: AttachOptions = {},
+    attachOptions?: AttachOptions,
   ): Promise<HmcClient<S>> {
+    if (!isTransport(session))
+      throw new InvalidArgumentError(
+        'attach() takes an open session: an HmcSession, or an object with mtu, send, receive and close',
+        { code: 'ERR_INVALID_ARG_TYPE' },
+      );
+    const options = validateOptions(attachOptions, 'attach()');
     const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
     const signal = validateSignal(options.signal);
     const client = new HmcClient(session, resolveClientSettings(options));
@@ -230,7 +236,12 @@ export class HmcClient<
    * @returns The answer.
    * @throws HmcProtocolError when other data comes back; as {@link request} otherwise.
    */
-  async echo(data: Uint8Array, options: CallOptions = {}): Promise<HmcMessage> {
+  async echo(data: Uint8Array, callOptions?: CallOptions): Promise<HmcMessage> {
+    const options = validateOptions(callOptions, 'echo()');
+    if (!(data instanceof Uint8Array))
+      throw new InvalidArgumentError('echo() takes its data as a Buffer or Uint8Array', {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     const answer = await this.request({
       target: HMC_TARGET.ROUTER,
       opcode: HMC_ROUTER_OPCODE.ECHO,
@@ -254,10 +265,11 @@ export class HmcClient<
    * Calling it again returns the same promise. Rejects only if closing the
    * session's fd failed (it is released all the same).
    */
-  close(options: { timeoutMs?: number } = {}): Promise<void> {
+  close(closeOptions?: { timeoutMs?: number }): Promise<void> {
     let timeoutMs: number;
     try {
       // Checked before the close starts: a typo must not leave the client half closed.
+      const options = validateOptions(closeOptions, 'close()');
       timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', this.#settings.closeTimeoutMs);
     } catch (error) {
       return Promise.reject(error);
@@ -589,4 +601,18 @@ export class HmcClient<
       });
     }
   }
+}
+
+/** Whether `value` has the shape of a session the client can speak over. */
+function isTransport(value: unknown): value is ClientTransport {
+  const t = value as Partial<ClientTransport> | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.send === 'function' &&
+    typeof t.receive === 'function' &&
+    typeof t.close === 'function' &&
+    typeof t.mtu === 'number' &&
+    t.mtu >= HMC_HEADER_LENGTH
+  );
 }

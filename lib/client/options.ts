@@ -3,6 +3,7 @@
  * never costs a session.
  */
 import { InvalidArgumentError } from '../errors/error-classes';
+import { showValue } from '../protocol/format';
 import { validateTimeout } from '../session/deadline';
 import type { SessionOptions } from '../session/session';
 
@@ -62,7 +63,7 @@ export function resolveClientSettings(
   const maxInFlight = init.maxInFlight ?? poolSize;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
     throw new InvalidArgumentError(
-      `maxInFlight must be an integer ≥ 1, got ${String(init.maxInFlight)}`,
+      `maxInFlight must be an integer ≥ 1, got ${showValue(init.maxInFlight)}`,
     );
   return {
     requestTimeoutMs: validateTimeout(

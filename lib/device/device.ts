@@ -1,6 +1,8 @@
 import '../disposable';
 import { debug } from '../debug';
 import { InvalidArgumentError } from '../errors/error-classes';
+import { showValue } from '../protocol/format';
+import { validateOptions } from '../session/deadline';
 import { binding, type NativeDeviceHandle } from '../native/binding';
 import { asyncSystemCall, systemCall } from '../native/system-call';
 import { describeDriverState, driverStateName, type DriverStateName } from './driver-state';
@@ -26,7 +28,7 @@ export interface DriverStatus {
 export function validateDevicePath(path: unknown): string {
   if (path === undefined) return DEFAULT_DEVICE_PATH;
   if (typeof path !== 'string' || path.length === 0 || path.includes('\0'))
-    throw new InvalidArgumentError(`path must be a non-empty string, got ${String(path)}`, {
+    throw new InvalidArgumentError(`path must be a non-empty string, got ${showValue(path)}`, {
       code: 'ERR_INVALID_ARG_TYPE',
     });
   return path;
@@ -58,7 +60,8 @@ export class VmcDevice {
   }
 
   /** Opens the device node (default `/dev/ibmvmc`). */
-  static async open(options: { path?: string } = {}): Promise<VmcDevice> {
+  static async open(openOptions?: { path?: string }): Promise<VmcDevice> {
+    const options = validateOptions(openOptions, 'VmcDevice.open()');
     const path = validateDevicePath(options.path);
     const { DeviceHandle } = binding();
     const handle = systemCall(path, 'open', () => new DeviceHandle(path));

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { InvalidArgumentError } from '../errors/error-classes';
+import { showValue } from '../protocol/format';
+import { validateOptions } from '../session/deadline';
 
 /** The ibmvmc module's parameters, from sysfs. */
 export type ModuleParameters =
@@ -22,9 +25,18 @@ async function readNumber(file: string): Promise<number> {
  * Reads `max_mtu`, `buf_pool_size` and `max_hmcs` of the ibmvmc module.
  * A module that is not loaded is an answer (`loaded: false`), not an error.
  */
-export async function readModuleParameters(
-  options: { sysfsRoot?: string } = {},
-): Promise<ModuleParameters> {
+export async function readModuleParameters(parametersOptions?: {
+  sysfsRoot?: string;
+}): Promise<ModuleParameters> {
+  const options = validateOptions(parametersOptions, 'readModuleParameters()');
+  if (
+    options.sysfsRoot !== undefined &&
+    (typeof options.sysfsRoot !== 'string' || options.sysfsRoot.length === 0)
+  )
+    throw new InvalidArgumentError(
+      `sysfsRoot must be a non-empty string, got ${showValue(options.sysfsRoot)}`,
+      { code: 'ERR_INVALID_ARG_TYPE' },
+    );
   const dir = path.join(resolveSysfsRoot(options.sysfsRoot), 'module', 'ibmvmc', 'parameters');
   try {
     const [maxMtu, bufPoolSize, maxHmcs] = await Promise.all([

@@ -41,3 +41,25 @@ export function kindOf(value: unknown): string {
     return typeof value;
   }
 }
+
+/**
+ * A value a caller passed, for an error message: numbers, booleans, bigints
+ * and strings as they are (strings quoted, long ones cut), anything else by
+ * its kind. Never throws, whatever the value: `String()` and template strings
+ * throw on a Symbol, on an array holding one, and on an object without a prototype.
+ *
+ * @internal
+ */
+export function showValue(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    default:
+      return kindOf(value);
+  }
+}

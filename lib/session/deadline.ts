@@ -1,12 +1,30 @@
 import { AbortError, InvalidArgumentError } from '../errors/error-classes';
+import { showValue } from '../protocol/format';
 
-/** Validates a `timeoutMs` option: a number ≥ 0, or Infinity for none. */
+/** The longest wait a Node timer can take; setTimeout fires after 1 ms for anything longer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Validates a `timeoutMs` option: a number ≥ 0, or Infinity for none. A
+ * deadline further away than a timer can wait (about 24.8 days) is no deadline.
+ */
 export function validateTimeout(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
     throw new InvalidArgumentError(
-      `${name} must be a number of milliseconds ≥ 0 (or Infinity), got ${String(value)}`,
+      `${name} must be a number of milliseconds ≥ 0 (or Infinity), got ${showValue(value)}`,
       { code: 'ERR_INVALID_ARG_VALUE' },
+    );
+  return value > MAX_TIMER_MS ? Infinity : value;
+}
+
+/** Validates an options argument: an object, or undefined for none. */
+export function validateOptions<T extends object>(value: T | undefined, what: string): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null)
+    throw new InvalidArgumentError(
+      `the options of ${what} must be an object, got ${value === null ? 'null' : typeof value}`,
+      { code: 'ERR_INVALID_ARG_TYPE' },
     );
   return value;
 }

@@ -21,8 +21,9 @@ import type { NativeDeviceHandle } from '../native/binding';
 import { systemCall } from '../native/system-call';
 import { Backoff } from './backoff';
 import { connect, probeMtu, type ConnectOptions } from './connect';
-import { abortError, validateSignal, validateTimeout } from './deadline';
+import { abortError, validateOptions, validateSignal, validateTimeout } from './deadline';
 import { encodeHmcId } from './hmc-id';
+import { showValue } from '../protocol/format';
 
 /** Options of {@link HmcSession.open}. */
 export interface SessionOptions {
@@ -118,6 +119,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   #refed = false;
   #probe: NodeJS.Timeout | undefined;
   #active = true;
+  /** Abandons a reconnect in progress when the session is closed. */
+  #reconnectAbort: AbortController | undefined;
 
   private constructor(
     path: string,
@@ -157,8 +160,19 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     const sendTimeoutMs = validateTimeout(options.sendTimeoutMs, 'sendTimeoutMs', 10_000);
     const queueSize = options.queueSize ?? 8;
     if (!Number.isInteger(queueSize) || queueSize < 1)
-      throw new InvalidArgumentError(`queueSize must be an integer ≥ 1, got ${queueSize}`);
+      throw new InvalidArgumentError(
+        `queueSize must be an integer ≥ 1, got ${showValue(queueSize)}`,
+      );
     const reconnect = options.reconnect;
+    if (
+      reconnect !== undefined &&
+      typeof reconnect !== 'boolean' &&
+      (typeof reconnect !== 'object' || reconnect === null)
+    )
+      throw new InvalidArgumentError(
+        `reconnect must be a boolean or { timeoutMs }, got ${showValue(reconnect)}`,
+        { code: 'ERR_INVALID_ARG_TYPE' },
+      );
     const reconnectTimeoutMs =
       reconnect === undefined || reconnect === false
         ? undefined
@@ -204,8 +218,9 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
    * until the deadline. Sends go out in call order. The promise resolves once
    * the driver took the whole message; otherwise it rejects and nothing was sent.
    */
-  send(data: Uint8Array, options: CallOptions = {}): Promise<void> {
+  send(data: Uint8Array, callOptions?: CallOptions): Promise<void> {
     try {
+      const options = validateOptions(callOptions, 'send()');
       if (!(data instanceof Uint8Array))
         throw new InvalidArgumentError('send() takes a Buffer or Uint8Array', {
           code: 'ERR_INVALID_ARG_TYPE',
@@ -248,8 +263,9 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
    * unless `timeoutMs` or `signal` says otherwise; rejects when the session is
    * closed or reset.
    */
-  receive(options: CallOptions = {}): Promise<Buffer> {
+  receive(callOptions?: CallOptions): Promise<Buffer> {
     try {
+      const options = validateOptions(callOptions, 'receive()');
       const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', Infinity);
       const signal = validateSignal(options.signal);
       const queued = this.#queue.shift();
@@ -301,6 +317,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#reconnectAbort?.abort(); // its open fd and retry timer must not outlive the session
     const handle = this.#shutdown(new SessionClosedError());
     this.#queue = [];
     debug('session on %s closed', this.path);
@@ -554,11 +571,13 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   }
 
   async #reconnect(): Promise<void> {
+    const abort = new AbortController();
+    this.#reconnectAbort = abort;
     const options: ConnectOptions = {
       path: this.path,
       hmcId: this.#hmcId,
       timeoutMs: this.#options.reconnectTimeoutMs ?? 0,
-      signal: undefined,
+      signal: abort.signal,
       sysfsRoot: this.#options.sysfsRoot,
     };
     try {
@@ -596,6 +615,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       this.#failure = failure;
       for (const op of this.#receivers.splice(0)) this.#settle(op, failure);
       for (const op of this.#sends.splice(0)) this.#settle(op, failure);
+    } finally {
+      if (this.#reconnectAbort === abort) this.#reconnectAbort = undefined;
     }
   }
 }
