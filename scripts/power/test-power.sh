@@ -5,7 +5,8 @@
 #                  and their glibc/libstdc++ symbol versions checked
 #   2. emulated    the Jest suite under qemu-ppc64le with Debian's ppc64el Node,
 #                  loading the linux-ppc64 prebuilds (scripts/power/test-emulated.sh)
-#   (3. the real driver under qemu-system-ppc64: scripts/power/real-driver/)
+#   3. real-driver the real ibmvmc module in a ppc64le kernel under qemu-system-ppc64,
+#                  checked with the packed package (scripts/power/real-driver/run.sh)
 #
 # Every step runs even if an earlier one failed, when it can; a summary of
 # steps, times and results ends the output; the exit status is non-zero if any
@@ -33,6 +34,7 @@ step() { # step <name> <command ...>
 step prebuilds "$root/scripts/prebuildify.sh"
 if [ -f prebuilds/linux-ppc64/ibmvmc.node ]; then
   step emulated "$root/scripts/power/test-emulated.sh"
+  IBMVMC_REAL_DRIVER_STRICT=1 step real-driver "$root/scripts/power/real-driver/run.sh"
 fi
 
 echo "== test:power: summary"
