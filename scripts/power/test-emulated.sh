@@ -145,86 +145,137 @@ else
 fi
 
 # Tests left out here, each for a reason that is the emulator's, not POWER's
-# (shown as skipped in the counts):
+# (shown as skipped in the counts). Names are matched as regular expressions.
 skips=(
   # Its 200 ms open deadline passes before the first retry under emulation,
   # so the retry it looks for in the debug log never happens.
   '--debug adds the error class'
+  # Expects a setImmediate step before a 1 ms timer: on a machine this slow
+  # the timer is due first.
+  'RealScheduler runs steps soon'
 )
+# Suites left out unless IBMVMC_POWER_ALL=1: the fault matrix and the fuzzers
+# start a fake device per case (5 s each here) and time the library's
+# TypeScript policy, which npm test runs natively; here they would double the
+# time and fail on their own deadlines.
+suites_left_out=(/test/faults/ /test/fuzz/)
 jest_args=(-i --ci --testTimeout=180000 --cacheDirectory="$cache/jest-cache")
-if [ ${#skips[@]} -gt 0 ]; then
-  jest_args+=(-t "^(?!.*($(IFS='|'; echo "${skips[*]}"))).*\$")
-fi
-if [ "${IBMVMC_POWER_SKIP_CONTRACT:-}" = 1 ]; then
-  jest_args+=(--testPathIgnorePatterns /test/contract/)
-  log "skipping test/contract (IBMVMC_POWER_SKIP_CONTRACT=1)"
-fi
+jest_args+=(-t "^(?![\\s\\S]*($(IFS='|'; echo "${skips[*]}")))")
+ignore=()
+[ "${IBMVMC_POWER_ALL:-}" = 1 ] || ignore+=("${suites_left_out[@]}")
+[ "${IBMVMC_POWER_SKIP_CONTRACT:-}" = 1 ] && ignore+=(/test/contract/)
+[ ${#ignore[@]} -eq 0 ] || jest_args+=(--testPathIgnorePatterns "${ignore[@]}")
 # Waits in the fault tests (test/faults) stretch by this factor.
 export IBMVMC_TEST_TIME_SCALE="${IBMVMC_TEST_TIME_SCALE:-15}"
 
-# Jest in band (no workers), in as many shards as there are cores, each its
-# own emulated Node; their output goes to jest-<k>.log, the summary below.
-shards="${IBMVMC_POWER_SHARDS:-$(nproc)}"
+# jest <name> <jest arguments ...>: one emulated Jest in band (no workers),
+# output in jest-<name>.log, results in results-<name>.json.
 limit="${IBMVMC_POWER_TIMEOUT:-1500}"
-log "jest ${jest_args[*]} $* under qemu-ppc64le, $shards shard(s) (logs: $work/jest-<k>.log)"
+jest() {
+  local name="$1"
+  shift
+  local c=0
+  (cd "$pkg" && exec timeout "$limit" node node_modules/jest/bin/jest.js "${jest_args[@]}" \
+    --json --outputFile="$work/results-$name.json" "$@") >"$work/jest-$name.log" 2>&1 || c=$?
+  [ $c -ne 124 ] || log "jest $name was stopped after $limit s"
+  return $c
+}
+
+# As many shards as there are cores. A fake device takes seconds to start
+# here, and under that load one can miss its 10 s start deadline: suites that
+# fail are run once more, alone, and reported as such.
+shards="${IBMVMC_POWER_SHARDS:-$(nproc)}"
+log "jest ${jest_args[*]} $* under qemu-ppc64le, $shards shard(s) (logs: $work/jest-*.log)"
 jest_started=$(date +%s)
 pids=()
 for k in $(seq 1 "$shards"); do
-  shard=()
-  [ "$shards" -gt 1 ] && shard=(--shard="$k/$shards" --passWithNoTests)
-  (cd "$pkg" && exec timeout "$limit" node node_modules/jest/bin/jest.js "${jest_args[@]}" "${shard[@]}" \
-    --json --outputFile="$work/results-$k.json" "$@") >"$work/jest-$k.log" 2>&1 &
+  if [ "$shards" -gt 1 ]; then
+    jest "$k" --shard="$k/$shards" --passWithNoTests "$@" &
+  else
+    jest "$k" "$@" &
+  fi
   pids+=($!)
 done
-code=0
-for k in "${!pids[@]}"; do
-  wait "${pids[$k]}" || {
-    c=$?
-    code=1
-    [ $c -eq 124 ] && log "shard $((k + 1)) was stopped after $limit s"
-  }
-done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+mapfile -t failed_suites < <("$host_node" -e '
+  for (const f of process.argv.slice(1)) {
+    try {
+      for (const s of JSON.parse(require("fs").readFileSync(f, "utf8")).testResults)
+        if (s.status === "failed") console.log(s.name);
+    } catch {}
+  }' "$work"/results-[0-9]*.json)
+if [ ${#failed_suites[@]} -gt 0 ] && [ "${IBMVMC_POWER_RETRY:-1}" = 1 ]; then
+  log "running ${#failed_suites[@]} failed suite(s) again, alone: ${failed_suites[*]#"$pkg"/}"
+  jest retry --runTestsByPath "${failed_suites[@]}" || true
+fi
 jest_seconds=$(($(date +%s) - jest_started))
 
+code=0
 "$host_node" - "$work" "$shards" "$jest_seconds" "$(($(date +%s) - started))" <<'JS' || code=1
 const fs = require('node:fs');
 const path = require('node:path');
 const [work, shards, jestSeconds, totalSeconds] = process.argv.slice(2);
-const suites = [];
+const read = (name) => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(work, `results-${name}.json`), 'utf8')).testResults;
+  } catch {
+    return undefined;
+  }
+};
+const bySuite = new Map();
 let complete = true;
 for (let k = 1; k <= Number(shards); k++) {
-  try {
-    suites.push(...JSON.parse(fs.readFileSync(path.join(work, `results-${k}.json`), 'utf8')).testResults);
-  } catch {
+  const results = read(k);
+  if (results === undefined) {
     complete = false;
-    console.log(`test-emulated: shard ${k} left no results; its log:`);
+    console.log(`test-emulated: shard ${k} left no results; the end of its log:`);
     console.log(fs.readFileSync(path.join(work, `jest-${k}.log`), 'utf8').split('\n').slice(-40).join('\n'));
-  }
+  } else for (const s of results) bySuite.set(s.name, { first: s });
 }
-const count = { passed: 0, failed: 0, skipped: 0 };
-let failedSuites = 0;
-for (const s of suites.sort((a, b) => a.name.localeCompare(b.name))) {
+for (const s of read('retry') ?? []) bySuite.get(s.name).retry = s;
+
+const tally = (s) => {
   const n = { passed: 0, failed: 0, skipped: 0 };
   for (const a of s.assertionResults) n[a.status === 'passed' ? 'passed' : a.status === 'failed' ? 'failed' : 'skipped']++;
-  for (const key of Object.keys(count)) count[key] += n[key];
-  const bad = s.status === 'failed' || n.failed > 0; // 'focused' when -t left tests out
-  if (bad) failedSuites++;
-  const secs = ((s.endTime - s.startTime) / 1000).toFixed(1);
-  const name = path.relative(path.join(work, 'package'), s.name);
-  const skipped = n.skipped ? `, ${n.skipped} skipped` : '';
-  console.log(`  ${bad ? 'FAIL' : 'PASS'} ${name}: ${n.passed} passed, ${n.failed} failed${skipped} (${secs} s)`);
+  return n;
+};
+const failures = (s) => {
   for (const a of s.assertionResults.filter((x) => x.status === 'failed')) {
     console.log(`      failed: ${a.fullName}`);
     const message = a.failureMessages.join('\n').split('\n').filter((l) => l.trim());
-    console.log(message.slice(0, 12).map((l) => `        ${l}`).join('\n'));
+    console.log(message.slice(0, 10).map((l) => `        ${l}`).join('\n'));
   }
   if (s.assertionResults.length === 0 && s.message)
-    console.log(s.message.split('\n').filter((l) => l.trim()).slice(0, 12).map((l) => `      ${l}`).join('\n'));
+    console.log(s.message.split('\n').filter((l) => l.trim()).slice(0, 10).map((l) => `      ${l}`).join('\n'));
+};
+const count = { passed: 0, failed: 0, skipped: 0 };
+let failedSuites = 0;
+const retried = [];
+for (const [name, { first, retry }] of [...bySuite].sort(([a], [b]) => a.localeCompare(b))) {
+  const final = retry ?? first;
+  const n = tally(final);
+  for (const key of Object.keys(count)) count[key] += n[key];
+  // 'focused' is the status of a suite some of whose tests -t left out.
+  const bad = final.status === 'failed' || n.failed > 0;
+  if (bad) failedSuites++;
+  const secs = ((final.endTime - final.startTime) / 1000).toFixed(1);
+  const skipped = n.skipped ? `, ${n.skipped} skipped` : '';
+  const rel = path.relative(path.join(work, 'package'), name);
+  const note = retry ? ` [failed ${tally(first).failed} with the shards running, ${bad ? 'failed again' : 'passed'} alone]` : '';
+  console.log(`  ${bad ? 'FAIL' : 'PASS'} ${rel}: ${n.passed} passed, ${n.failed} failed${skipped} (${secs} s)${note}`);
+  if (retry) {
+    retried.push(rel);
+    console.log('    with the shards running:');
+    failures(first);
+    if (bad) console.log('    alone:');
+  }
+  if (bad) failures(final);
 }
 console.log(
-  `test-emulated: ${suites.length - failedSuites}/${suites.length} suites passed; ` +
-    `${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped ` +
-    `(jest ${jestSeconds} s, total ${totalSeconds} s)`,
+  `test-emulated: ${bySuite.size - failedSuites}/${bySuite.size} suites passed; ` +
+    `${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped` +
+    (retried.length ? `; ${retried.length} suite(s) run again alone` : '') +
+    ` (jest ${jestSeconds} s, total ${totalSeconds} s)`,
 );
 process.exit(complete && failedSuites === 0 ? 0 : 1);
 JS
