@@ -44,7 +44,8 @@ build() { # build <node arch> [strip binary]
   }
   echo "prebuildify: prebuilds/linux-$arch/"
   (cd "$root/prebuilds/linux-$arch" && for f in *; do
-    printf '  %-26s %7d bytes  %s\n' "$f" "$(stat -c %s "$f")" "$(file -b "$f" | cut -d, -f1-2)"
+    printf '  %-26s %7d bytes  %s\n' "$f" "$(stat -c %s "$f")" \
+      "$(readelf -h "$f" | sed -n 's/^ *Machine: *//p')"
   done)
 }
 
