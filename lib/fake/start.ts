@@ -49,7 +49,10 @@ export interface StartFakeDeviceOptions extends FakeDeviceOptions {
   readonly handler?: FakeMessageHandler;
   /** Folder for the private temporary directory (default: the system's). */
   readonly tmpDir?: string;
-  /** How long start-up and each control may take (ms, default 10000). */
+  /**
+   * How long start-up and each control may take (ms; default 10000, or
+   * `IBMVMC_FAKE_START_TIMEOUT_MS` from the environment for slow machines and emulators).
+   */
   readonly timeoutMs?: number;
 }
 
@@ -101,7 +104,11 @@ export interface FakeDeviceHandle extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** Emulators and sanitizers start a fake several times slower: they may raise the default. */
+const DEFAULT_TIMEOUT_MS =
+  Number(process.env.IBMVMC_FAKE_START_TIMEOUT_MS) > 0
+    ? Number(process.env.IBMVMC_FAKE_START_TIMEOUT_MS)
+    : 10_000;
 
 /** Handles not stopped yet: if this process exits without stopping them, their directories and children go with it. */
 const running = new Set<Handle>();

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { TIME_SCALE } from '../helpers/time-scale';
 import { runCli } from './run-cli';
 
 const COMMANDS = ['status', 'request-vmc', 'ping', 'send', 'listen', 'fake-device'];
@@ -114,18 +115,23 @@ describe('usage errors exit 2 with one line and a pointer to the help', () => {
 
 describe('--debug', () => {
   it('adds the error class, its code and the causes, and turns on the system-call log', async () => {
+    // Long enough for one retry even under emulation.
+    const timeout = 200 * TIME_SCALE;
     const r = await runCli([
       'ping',
       '--fake',
       '--startup-buffers',
       '0',
       '--timeout',
-      '200',
+      String(timeout),
       '--debug',
     ]);
     expect(r.code).toBe(7);
     expect(r.stderr).toMatch(
-      /^ibmvmc ping: could not open an HMC session on .* within 200 ms: the hypervisor has not yet given the driver its buffers: retry shortly$/m,
+      new RegExp(
+        `^ibmvmc ping: could not open an HMC session on .* within ${timeout} ms: the hypervisor has not yet given the driver its buffers: retry shortly$`,
+        'm',
+      ),
     );
     expect(r.stderr).toMatch(/^ {2}\(TimeoutError, code ETIMEDOUT; exit code 7\)$/m);
     expect(r.stderr).toMatch(

@@ -50,11 +50,8 @@ export function track<T>(what: string, promise: Promise<T>): Tracked<T> {
   return t;
 }
 
-/**
- * Stretches every wait of the trials on a slow machine or under sanitizers
- * (`IBMVMC_TEST_TIME_SCALE=3`); the library's own deadlines are not touched.
- */
-export const TIME_SCALE = Math.max(1, Number(process.env.IBMVMC_TEST_TIME_SCALE) || 1);
+export { TIME_SCALE } from '../helpers/time-scale';
+import { TIME_SCALE } from '../helpers/time-scale';
 
 /**
  * How much earlier than its deadline an operation may end, as measured here.
