@@ -24,6 +24,8 @@ export default tseslint.config(
         __filename: 'readonly',
         console: 'readonly',
         Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
