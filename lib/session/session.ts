@@ -288,8 +288,11 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
           this.#updateWatcher();
         });
         this.#receivers.push(op);
+        // Reads happen on the watcher's callbacks only, never here: a
+        // send/receive loop must not run on microtasks alone and starve
+        // the event loop. The watcher is level-triggered: what is already
+        // queued in the driver is read on the next turn.
         this.#updateWatcher();
-        this.#drain();
       });
     } catch (error) {
       return Promise.reject(error);

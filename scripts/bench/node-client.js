@@ -3,9 +3,9 @@
 // (as many echoes in flight as the pool allows, with event-loop delay and a
 // thread-pool probe). Prints one JSON line.
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
+const { Worker } = require('node:worker_threads');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
 
 const [mode, devicePath, sysfsRoot, dataBytes, count] = process.argv.slice(2);
@@ -53,18 +53,24 @@ async function clientRun() {
   return { totalNs, rttNs: rtt };
 }
 
-// fs.stat calls per second on the thread pool, over `ms`.
-async function poolProbe(ms) {
-  let done = 0;
-  const until = Date.now() + ms;
-  const worker = async () => {
-    while (Date.now() < until) {
-      await fs.promises.stat(__filename);
-      done++;
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return (done * 1000) / ms;
+// fs.stat calls per second on the libuv thread pool over `ms`, issued from a
+// worker thread: workers share the process's pool but have their own event
+// loop, so the figure moves only if the pool itself is busy, not if this
+// thread is (with UV_THREADPOOL_SIZE=1, device I/O on the pool would halve it).
+function poolProbe(ms) {
+  const worker = new Worker(
+    `const fs = require('node:fs');
+     const { parentPort, workerData } = require('node:worker_threads');
+     let done = 0;
+     const until = Date.now() + workerData.ms;
+     const loop = async () => { while (Date.now() < until) { await fs.promises.stat(workerData.file); done++; } };
+     Promise.all([loop(), loop(), loop(), loop()]).then(() => parentPort.postMessage((done * 1000) / workerData.ms));`,
+    { eval: true, workerData: { ms, file: __filename } },
+  );
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
 }
 
 async function pipelineRun() {
@@ -74,37 +80,43 @@ async function pipelineRun() {
   const message = echoMessage(7);
   const statsAlone = await poolProbe(1500);
   const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // Streams at least N messages and for as long as the pool probe beside it
+  // runs, so that the probe measures the pool under streaming throughout.
+  let probing = true;
   let sent = 0;
   let received = 0;
+  const more = () => probing || sent < N;
   const start = now();
   histogram.enable();
-  const stream = async () => {
-    const senders = [];
-    for (let k = 0; k < inFlight; k++)
-      senders.push(
-        (async () => {
-          while (sent < N) {
-            sent++;
-            await session.send(message);
-          }
-        })(),
-      );
-    const receiver = (async () => {
-      while (received < N) {
-        await session.receive();
-        received++;
-      }
-    })();
-    await Promise.all([...senders, receiver]);
-  };
-  const [, statsStreaming] = await Promise.all([stream(), poolProbe(1500)]);
+  const senders = [];
+  for (let k = 0; k < inFlight; k++)
+    senders.push(
+      (async () => {
+        while (more()) {
+          sent++;
+          await session.send(message);
+        }
+      })(),
+    );
+  const probe = poolProbe(1500).then((perSec) => {
+    probing = false;
+    return perSec;
+  });
+  // sent counts a message before its send starts: nothing in flight is missed.
+  const receiver = (async () => {
+    while (more() || received < sent) {
+      await session.receive();
+      received++;
+    }
+  })();
+  const [statsStreaming] = await Promise.all([probe, receiver, ...senders]);
   const totalNs = Number(now() - start);
   histogram.disable();
   await session.close();
   return {
     inFlight,
     totalNs,
-    messages: N,
+    messages: received,
     eventLoopDelayP99Ms: histogram.percentile(99) / 1e6,
     eventLoopDelayMaxMs: histogram.max / 1e6,
     fsStatPerSecAlone: statsAlone,

@@ -85,6 +85,27 @@ describe('send()', () => {
 });
 
 describe('receive()', () => {
+  it('reads on the event loop, never inside receive(): a busy loop cannot starve it', async () => {
+    // receive() once read the driver itself; with answers always waiting, a
+    // send/receive loop then ran on microtasks alone and no timer, I/O or
+    // immediate ran until it stopped.
+    const f = await fake({ poolSize: 16 });
+    const session = await f.open({ queueSize: 1 });
+    const COUNT = 12;
+    for (let i = 0; i < COUNT; i++) await session.send(echoRequest(Buffer.from([i])));
+    await sleep(200); // every answer is in the driver or the read-ahead queue
+    let received = 0;
+    let immediateRanAfter = -1;
+    setImmediate(() => (immediateRanAfter = received));
+    for (let i = 0; i < COUNT; i++) {
+      expect([...decodeHmcMessage(await session.receive()).data]).toEqual([i]);
+      received++;
+    }
+    expect(immediateRanAfter).toBeGreaterThanOrEqual(0);
+    expect(immediateRanAfter).toBeLessThan(COUNT);
+    await session.close();
+  });
+
   it('times out and honours an AbortSignal', async () => {
     const f = await fake();
     const session = await f.open();
