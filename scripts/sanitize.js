@@ -66,6 +66,21 @@ function tool(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
+/** On a fresh CI machine (root, Debian), installs a missing tool; elsewhere says false. */
+function installAsRoot(pkg) {
+  if (process.getuid?.() !== 0 || !tool('apt-get')) return false;
+  log(`installing ${pkg}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], {
+      stdio: 'inherit',
+      env,
+    }).status === 0;
+  // A stale or missing index: update once (a broken secondary index is tolerated).
+  if (!install()) spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  return tool(pkg) || (install() && tool(pkg));
+}
+
 function runtimeLibrary(name) {
   const file = execFileSync(CC, [`-print-file-name=${name}`], { encoding: 'utf8' }).trim();
   if (!path.isAbsolute(file) || !fs.existsSync(file))
@@ -224,7 +239,7 @@ const VALGRIND_SCENARIOS = [
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function valgrindContract(dir) {
-  if (!tool('valgrind')) {
+  if (!tool('valgrind') && !installAsRoot('valgrind')) {
     failures.push('valgrind is not installed (apt-get install valgrind)');
     return;
   }
