@@ -9,6 +9,7 @@ import { debug } from '../debug';
 import { DEFAULT_DEVICE_PATH, validateDevicePath } from '../device/device';
 import '../disposable';
 import {
+  DeviceBusyError,
   DeviceIoError,
   InvalidArgumentError,
   MessageTooLargeError,
@@ -115,6 +116,14 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   #sends: PendingSend[] = [];
   #sendBackoff = new Backoff(SEND_BACKOFF);
   #sendRetry: { cancel(): void } | undefined;
+  /** A write went through: from then on EBUSY means every buffer is in flight. */
+  #confirmed = false;
+  /**
+   * While every buffer is in flight, the writes worth trying: one per message
+   * read (a read returns a buffer), so that a pipelining sender does not spin
+   * on EBUSY. Infinity when the buffers are not known to be exhausted.
+   */
+  #sendCredits = Infinity;
   #watching = false;
   #refed = false;
   #probe: NodeJS.Timeout | undefined;
@@ -388,10 +397,21 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     }
   }
 
-  /** Writes queued messages in order; EBUSY parks the head until a retry. */
-  #pumpSends(): void {
+  /**
+   * Writes queued messages in order; EBUSY parks the head until a retry. A
+   * retry's timer always gets one attempt, whatever the credits: the
+   * hypervisor can lend new buffers without anyone being told.
+   */
+  #pumpSends(fromTimer = false): void {
     this.#cancelSendRetry();
+    let timerAttempt = fromTimer;
     while (this.#sends.length > 0 && this.#state === 'open' && this.#handle) {
+      if (this.#sendCredits === 0 && !timerAttempt) {
+        this.#scheduleSendRetry(this.#busyRetryMs());
+        return;
+      }
+      const byTimer = timerAttempt;
+      timerAttempt = false;
       const op = this.#sends[0];
       const handle = this.#handle;
       let written: number | null;
@@ -400,7 +420,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       } catch (error) {
         if (error instanceof IbmvmcError && error.retryable) {
           op.lastBusy = error;
-          this.#scheduleSendRetry(this.#sendBackoff.next());
+          if (this.#confirmed && error instanceof DeviceBusyError) this.#sendCredits = 0;
+          this.#scheduleSendRetry(this.#busyRetryMs());
           return;
         }
         if (error instanceof SessionResetError) {
@@ -413,6 +434,10 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       }
       this.#sends.shift();
       this.#sendBackoff.reset();
+      this.#confirmed = true;
+      // Taken without a read since EBUSY: buffers came back unannounced.
+      if (byTimer && this.#sendCredits === 0) this.#sendCredits = Infinity;
+      else if (this.#sendCredits !== Infinity) this.#sendCredits--;
       if (written === op.data.length) {
         this.#settle(op, null);
       } else {
@@ -427,11 +452,17 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     }
   }
 
+  /** Waiting for a read to return a buffer, the next-turn retries would only spin. */
+  #busyRetryMs(): number {
+    const ms = this.#sendBackoff.next();
+    return this.#sendCredits === 0 ? Math.max(1, ms) : ms;
+  }
+
   #scheduleSendRetry(ms: number): void {
     if (this.#sendRetry) return;
     const run = () => {
       this.#sendRetry = undefined;
-      this.#pumpSends();
+      this.#pumpSends(true);
     };
     if (ms <= 0) {
       const immediate = setImmediate(run);
@@ -484,7 +515,12 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     this.#drain();
   }
 
-  /** Reads what is queued in the driver while there is demand or room. */
+  /**
+   * Reads one message, if there is demand or room. One per call: the watcher
+   * is level-triggered and calls again while more is queued, so a read that
+   * would only find the queue empty (EAGAIN) never delays the message just
+   * read, and one callback never holds the event loop for a whole backlog.
+   */
   #drain(): void {
     let readAny = false;
     while (this.#wantsToRead() && this.#handle) {
@@ -521,9 +557,11 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       const receiver = this.#receivers.shift();
       if (receiver) this.#settle(receiver, null, message);
       else this.#queue.push(message);
+      break;
     }
     this.#updateWatcher();
     // A message read is a buffer returned: a send waiting on EBUSY can go now.
+    if (readAny && this.#sendCredits !== Infinity) this.#sendCredits++;
     if (readAny && this.#sends.length > 0 && this.#sendRetry) this.#pumpSends();
   }
 
@@ -591,6 +629,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       }
       this.#handle = connection.handle;
       this.#mtu = connection.mtu;
+      this.#confirmed = false;
+      this.#sendCredits = Infinity;
       this.#readBuffer = Buffer.allocUnsafe(connection.mtu);
       this.#queue.push(...connection.early);
       this.#state = 'open';

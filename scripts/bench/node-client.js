@@ -73,50 +73,54 @@ function poolProbe(ms) {
   });
 }
 
+// Echoes with every buffer in use (16 senders, one reader) until `more()` says stop.
+async function stream(session, message, inFlight, more) {
+  let sent = 0;
+  let received = 0;
+  const senders = Array.from({ length: inFlight }, async () => {
+    while (more(sent)) {
+      sent++; // counted before the send starts: the reader waits for its answer
+      await session.send(message);
+    }
+  });
+  const reader = (async () => {
+    while (more(sent) || received < sent) {
+      await session.receive();
+      received++;
+    }
+  })();
+  await Promise.all([reader, ...senders]);
+  return received;
+}
+
 async function pipelineRun() {
   const session = await ibmvmc.open({ hmcId: 'bench-pipe', path: devicePath, sysfsRoot });
   const params = await ibmvmc.readModuleParameters({ sysfsRoot });
   const inFlight = Math.min(16, params.loaded ? params.bufPoolSize : 16);
   const message = echoMessage(7);
-  const statsAlone = await poolProbe(1500);
+  await stream(session, message, inFlight, (sent) => sent < 500); // warm-up
+
+  // Throughput and event-loop delay: streaming alone.
   const histogram = monitorEventLoopDelay({ resolution: 1 });
-  // Streams at least N messages and for as long as the pool probe beside it
-  // runs, so that the probe measures the pool under streaming throughout.
-  let probing = true;
-  let sent = 0;
-  let received = 0;
-  const more = () => probing || sent < N;
-  const start = now();
   histogram.enable();
-  const senders = [];
-  for (let k = 0; k < inFlight; k++)
-    senders.push(
-      (async () => {
-        while (more()) {
-          sent++;
-          await session.send(message);
-        }
-      })(),
-    );
-  const probe = poolProbe(1500).then((perSec) => {
-    probing = false;
-    return perSec;
-  });
-  // sent counts a message before its send starts: nothing in flight is missed.
-  const receiver = (async () => {
-    while (more() || received < sent) {
-      await session.receive();
-      received++;
-    }
-  })();
-  const [statsStreaming] = await Promise.all([probe, receiver, ...senders]);
+  const start = now();
+  const messages = await stream(session, message, inFlight, (sent) => sent < N);
   const totalNs = Number(now() - start);
   histogram.disable();
+
+  // The thread pool: fs.stat alone, then while streaming for as long as it runs.
+  const statsAlone = await poolProbe(1500);
+  let probing = true;
+  const probe = poolProbe(1500).then((perSec) => ((probing = false), perSec));
+  const [statsStreaming] = await Promise.all([
+    probe,
+    stream(session, message, inFlight, () => probing),
+  ]);
   await session.close();
   return {
     inFlight,
     totalNs,
-    messages: received,
+    messages,
     eventLoopDelayP99Ms: histogram.percentile(99) / 1e6,
     eventLoopDelayMaxMs: histogram.max / 1e6,
     fsStatPerSecAlone: statsAlone,

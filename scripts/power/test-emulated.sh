@@ -160,6 +160,12 @@ fi
 # npm test runs natively, and here they would double the time.
 suites_left_out=(/test/faults/ /test/fuzz/ /test/soak/)
 jest_args=(-i --ci --testTimeout=180000 --cacheDirectory="$cache/jest-cache")
+# Tests left out here (shown as skipped in the counts), each for a reason that
+# is the emulator's: the pipelining test counts EBUSY retries, which its 1 ms
+# back-off timers make several times more frequent when everything else runs
+# 15 times slower.
+skips=('pipelining: with every buffer in flight')
+jest_args+=(-t "^(?![\\s\\S]*($(IFS='|'; echo "${skips[*]}")))")
 ignore=()
 [ "${IBMVMC_POWER_ALL:-}" = 1 ] || ignore+=("${suites_left_out[@]}")
 [ "${IBMVMC_POWER_SKIP_CONTRACT:-}" = 1 ] && ignore+=(/test/contract/)

@@ -49,6 +49,29 @@ describe('send()', () => {
     await session.close();
   });
 
+  it('pipelining: with every buffer in flight, waits for reads instead of spinning on EBUSY', async () => {
+    // Each read returns one buffer; retrying EBUSY on the next loop turns
+    // once cost two failed writes per message sent.
+    const f = await fake({ poolSize: 16, log: 100_000 });
+    const session = await f.open();
+    const COUNT = 1000;
+    let sent = 0;
+    const senders = Array.from({ length: 16 }, async () => {
+      while (sent < COUNT) {
+        sent++;
+        await session.send(echoRequest(Buffer.from('p')));
+      }
+    });
+    for (let i = 0; i < COUNT; i++) await session.receive();
+    await Promise.all(senders);
+    const writes = (await f.fake.log()).filter((e) => e.kind === 'call' && e.call === 'write');
+    const busy = writes.filter((e) => e.kind === 'call' && e.result === -16);
+    expect(writes.length - busy.length).toBe(COUNT);
+    // Natively about 70 (back-off retries while waiting); it was about 220.
+    expect(busy.length).toBeLessThan(COUNT / 6);
+    await session.close();
+  });
+
   it('rejects empty and over-MTU messages before writing', async () => {
     const f = await fake({ log: true });
     const session = await f.open();
