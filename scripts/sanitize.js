@@ -20,7 +20,6 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { createInterface } = require('node:readline');
-const { setTimeout, clearTimeout } = require('node:timers');
 
 const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
