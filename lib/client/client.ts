@@ -8,7 +8,7 @@
  * and it is how messages nobody asked for are seen at all.
  */
 import { EventEmitter } from 'node:events';
-import { debug } from '../debug';
+import { debug, debugEnabled } from '../debug';
 import '../disposable';
 import {
   AbortError,
@@ -32,9 +32,9 @@ import { exchangeOptionsData } from './command-path';
 import { HmcCommandError, HmcProtocolError } from './errors';
 import { describeOpcode, describeTarget } from './names';
 import { resolveClientSettings, type ClientSettings, type ClientSettingsInit } from './options';
-import { checkRequest, type CheckedRequest, type HmcRequest } from './request';
+import { checkRequest, describeRequest, type CheckedRequest, type HmcRequest } from './request';
 import { TokenAllocator } from './tokens';
-import type { ClientTransport } from './transport';
+import { sendWithdrawable, type ClientTransport } from './transport';
 
 /** Why a message was delivered as `unsolicited` rather than to a request. */
 export type UnsolicitedReason =
@@ -82,8 +82,8 @@ interface Outstanding extends CheckedRequest {
   token: number | undefined;
   timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
-  /** Withdraws the message from the session's send queue when the request is given up. */
-  sendAbort: AbortController;
+  /** Takes the message back from the session's send queue when the request is given up. */
+  withdraw: (() => void) | undefined;
 }
 
 /**
@@ -150,13 +150,13 @@ export class HmcClient<
     const client = new HmcClient(session, resolveClientSettings(options));
     try {
       const answer = await client.#send(
-        {
+        client.#check({
           target: HMC_TARGET.ROUTER,
           opcode: HMC_ROUTER_OPCODE.EXCHANGE_OPTIONS,
           data: exchangeOptionsData(),
           timeoutMs,
           signal,
-        },
+        }),
         false,
       );
       client.#commandPathOptions = answer?.data ?? Buffer.alloc(0);
@@ -220,7 +220,7 @@ export class HmcClient<
   request(request: HmcRequest): Promise<HmcMessage | undefined>;
   request(request: HmcRequest): Promise<HmcMessage | undefined> {
     try {
-      const checked = checkRequest(request, this.session.mtu, this.#settings.requestTimeoutMs);
+      const checked = this.#check(request);
       this.#throwUnlessOpen();
       return this.#send(checked, true);
     } catch (error) {
@@ -307,11 +307,7 @@ export class HmcClient<
       try {
         // Past the in-flight limit on purpose: waiting behind the others could outlast the timeout.
         await this.#send(
-          {
-            target: HMC_TARGET.ROUTER,
-            opcode: HMC_ROUTER_OPCODE.CLOSE,
-            timeoutMs,
-          },
+          this.#check({ target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.CLOSE, timeoutMs }),
           false,
         );
         debug('command path closed');
@@ -325,25 +321,33 @@ export class HmcClient<
     if (failure !== undefined) throw failure;
   }
 
+  #check(request: HmcRequest): CheckedRequest {
+    return checkRequest(request, this.session.mtu, this.#settings.requestTimeoutMs);
+  }
+
   /**
    * Creates a request and starts it, or queues it when `queued` and every turn is taken.
    */
-  #send(init: HmcRequest | CheckedRequest, queued: boolean): Promise<HmcMessage | undefined> {
-    const checked =
-      'what' in init ? init : checkRequest(init, this.session.mtu, this.#settings.requestTimeoutMs);
+  #send(checked: CheckedRequest, queued: boolean): Promise<HmcMessage | undefined> {
     return new Promise<HmcMessage | undefined>((resolve, reject) => {
+      // Field by field, not spread: a spread object gets a map of its own each time.
       const op: Outstanding = {
-        ...checked,
+        target: checked.target,
+        opcode: checked.opcode,
+        data: checked.data,
+        expectResponse: checked.expectResponse,
+        timeoutMs: checked.timeoutMs,
+        signal: checked.signal,
         resolve,
         reject,
         phase: 'queued',
         token: undefined,
         timer: undefined,
         onAbort: undefined,
-        sendAbort: new AbortController(),
+        withdraw: undefined,
       };
       if (checked.signal?.aborted) {
-        reject(abortError(checked.signal, checked.what));
+        reject(abortError(checked.signal, describeRequest(checked)));
         return;
       }
       this.#arm(op);
@@ -359,13 +363,13 @@ export class HmcClient<
     }
     if (op.signal) {
       const signal = op.signal;
-      op.onAbort = () => this.#giveUp(op, abortError(signal, op.what));
+      op.onAbort = () => this.#giveUp(op, abortError(signal, describeRequest(op)));
       signal.addEventListener('abort', op.onAbort, { once: true });
     }
   }
 
   #timeoutError(op: Outstanding): TimeoutError {
-    const after = `${op.what} timed out after ${Math.round(op.timeoutMs)} ms`;
+    const after = `${describeRequest(op)} timed out after ${Math.round(op.timeoutMs)} ms`;
     switch (op.phase) {
       case 'queued':
         return new TimeoutError(
@@ -388,7 +392,7 @@ export class HmcClient<
       return;
     }
     // Withdraw it if the session still holds it; if it went out, its answer may still come.
-    op.sendAbort.abort();
+    op.withdraw?.();
     this.#finish(op, error, undefined, 'abandon');
   }
 
@@ -417,14 +421,19 @@ export class HmcClient<
       // Only if the MTU shrank since the request was checked.
       this.#finish(
         op,
-        new InvalidArgumentError(`cannot encode ${op.what}: ${(error as Error).message}`, {
-          cause: error,
-        }),
+        new InvalidArgumentError(
+          `cannot encode ${describeRequest(op)}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        ),
       );
       return;
     }
-    debug('sending %s with token %d', op.what, token);
-    this.session.send(bytes, { timeoutMs: Infinity, signal: op.sendAbort.signal }).then(
+    if (debugEnabled) debug('sending %s with token %d', describeRequest(op), token);
+    const send = sendWithdrawable(this.session, bytes);
+    op.withdraw = send.withdraw;
+    send.sent.then(
       () => {
         if (op.phase !== 'sending') return; // answered already, or given up
         if (op.expectResponse) op.phase = 'awaiting';
@@ -477,7 +486,7 @@ export class HmcClient<
       if (op === undefined) break;
       // Its signal may have fired in this very turn, its listener not yet run:
       // one signal often guards several requests.
-      if (op.signal?.aborted) this.#finish(op, abortError(op.signal, op.what));
+      if (op.signal?.aborted) this.#finish(op, abortError(op.signal, describeRequest(op)));
       else this.#start(op);
     }
   }
@@ -533,7 +542,7 @@ export class HmcClient<
       this.#finish(
         op,
         new HmcProtocolError(
-          `the answer to ${op.what} (token ${message.token}) is for ` +
+          `the answer to ${describeRequest(op)} (token ${message.token}) is for ` +
             `${describeOpcode(message.target, message.opcode)} to ${describeTarget(message.target)}`,
           message,
         ),

@@ -34,8 +34,11 @@ export interface CheckedRequest {
   readonly expectResponse: boolean;
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
-  /** `echo (0x0103) to router (0x8000)`, for messages. */
-  readonly what: string;
+}
+
+/** `echo (0x0103) to router (0x8000)`, for messages (made only when one is needed). */
+export function describeRequest(request: { target: number; opcode: number }): string {
+  return `${describeOpcode(request.target, request.opcode)} to ${describeTarget(request.target)}`;
 }
 
 function uint16(name: string, value: unknown): number {
@@ -92,6 +95,5 @@ export function checkRequest(
     expectResponse,
     timeoutMs: validateTimeout(request.timeoutMs, 'timeoutMs', defaultTimeoutMs),
     signal: validateSignal(request.signal),
-    what: `${describeOpcode(target, opcode)} to ${describeTarget(target)}`,
   };
 }

@@ -3,6 +3,11 @@
  * give an in-memory stand-in, and nothing in the client depends on which.
  */
 import type { CallOptions } from '../session/session';
+import {
+  isWithdrawableSender,
+  kSendWithdrawable,
+  type WithdrawableSend,
+} from '../session/withdrawable-send';
 
 /** A message channel: whole messages out and in, in order, until closed. */
 export interface ClientTransport {
@@ -18,4 +23,18 @@ export interface ClientTransport {
   receive(options?: CallOptions): Promise<Buffer>;
   /** Closes the channel; pending sends and receives reject. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Hands one message to the transport so that it can be taken back while the
+ * transport still holds it: cheaply where the transport offers it (an
+ * `HmcSession`), with an AbortSignal otherwise.
+ */
+export function sendWithdrawable(transport: ClientTransport, data: Buffer): WithdrawableSend {
+  if (isWithdrawableSender(transport)) return transport[kSendWithdrawable](data);
+  const abort = new AbortController();
+  return {
+    sent: transport.send(data, { timeoutMs: Infinity, signal: abort.signal }),
+    withdraw: () => abort.abort(),
+  };
 }

@@ -1,5 +1,5 @@
 import { fromSystemError, isSystemError } from '../errors/from-system-error';
-import { debug } from '../debug';
+import { debug, debugEnabled } from '../debug';
 
 /**
  * Runs one native call; a system error comes out as the typed error that says
@@ -27,6 +27,7 @@ export async function asyncSystemCall<T>(
 }
 
 function succeeded<T>(devicePath: string, what: string, result: T): T {
+  if (!debugEnabled) return result;
   const shown = result === null ? 'would block' : typeof result === 'object' ? 'ok' : result;
   debug('%s %s: %s', what, devicePath, shown ?? 'ok');
   return result;

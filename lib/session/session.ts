@@ -9,6 +9,7 @@ import { debug } from '../debug';
 import { DEFAULT_DEVICE_PATH, validateDevicePath } from '../device/device';
 import '../disposable';
 import {
+  AbortError,
   DeviceBusyError,
   DeviceIoError,
   InvalidArgumentError,
@@ -25,6 +26,7 @@ import { connect, probeMtu, type ConnectOptions } from './connect';
 import { abortError, validateOptions, validateSignal, validateTimeout } from './deadline';
 import { encodeHmcId } from './hmc-id';
 import { showValue } from '../protocol/format';
+import { kSendWithdrawable, withdrawNothing, type WithdrawableSend } from './withdrawable-send';
 
 /** Options of {@link HmcSession.open}. */
 export interface SessionOptions {
@@ -91,6 +93,24 @@ interface SessionSettings {
 }
 
 const SEND_BACKOFF = { immediate: 2, initialMs: 1, maxMs: 50 };
+
+/** What one write attempt came to. */
+type WriteAttempt =
+  | typeof WRITTEN
+  /** This message failed; the next may go. */
+  | { kind: 'failed'; error: Error }
+  /** Temporary (EBUSY, not confirmed yet): retry later. */
+  | { kind: 'busy'; error: IbmvmcError }
+  /** The session is gone. */
+  | { kind: 'reset'; error: SessionResetError };
+
+/** The driver took the whole message (one shared value: the common case allocates nothing). */
+const WRITTEN = { kind: 'written' } as const;
+
+/** The bytes as a Buffer for the addon, without copying them. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
 
 /**
  * An open HMC session. Create one with {@link HmcSession.open} (or `open()`).
@@ -230,16 +250,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   send(data: Uint8Array, callOptions?: CallOptions): Promise<void> {
     try {
       const options = validateOptions(callOptions, 'send()');
-      if (!(data instanceof Uint8Array))
-        throw new InvalidArgumentError('send() takes a Buffer or Uint8Array', {
-          code: 'ERR_INVALID_ARG_TYPE',
-        });
-      if (data.length === 0 || data.length > this.#mtu)
-        throw new MessageTooLargeError(
-          data.length === 0
-            ? 'cannot send an empty message'
-            : `the message is ${data.length} bytes; the negotiated MTU is ${this.#mtu}: split it`,
-        );
+      this.#checkMessage(data);
       const timeoutMs = validateTimeout(
         options.timeoutMs,
         'timeoutMs',
@@ -248,22 +259,26 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       const signal = validateSignal(options.signal);
       this.#throwIfUnusable();
       if (signal?.aborted) throw abortError(signal, 'send');
-      return new Promise<void>((resolve, reject) => {
-        const op: PendingSend = {
-          data: Buffer.from(data), // the caller may reuse its buffer before we write
-          resolve,
-          reject,
-          timer: undefined,
-          signal,
-          onAbort: undefined,
-          lastBusy: undefined,
-        };
-        this.#arm(op, timeoutMs, 'send', () => this.#dropSend(op));
-        this.#sends.push(op);
-        if (this.#sends.length === 1) this.#pumpSends();
-      });
+      return this.#enqueueSend(data, timeoutMs, signal).sent;
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /**
+   * For the HMC client: `send()` without a deadline, and a message it can
+   * take back cheaply while the session still holds it (an AbortSignal's
+   * listener costs more than the rest of a send).
+   *
+   * @internal
+   */
+  [kSendWithdrawable](data: Uint8Array): WithdrawableSend {
+    try {
+      this.#checkMessage(data);
+      this.#throwIfUnusable();
+      return this.#enqueueSend(data, Infinity, undefined);
+    } catch (error) {
+      return { sent: Promise.reject(error), withdraw: withdrawNothing };
     }
   }
 
@@ -353,6 +368,63 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
       throw this.#failure ?? new SessionResetError('the session was reset');
   }
 
+  #checkMessage(data: unknown): asserts data is Uint8Array {
+    if (!(data instanceof Uint8Array))
+      throw new InvalidArgumentError('send() takes a Buffer or Uint8Array', {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    if (data.length === 0 || data.length > this.#mtu)
+      throw new MessageTooLargeError(
+        data.length === 0
+          ? 'cannot send an empty message'
+          : `the message is ${data.length} bytes; the negotiated MTU is ${this.#mtu}: split it`,
+      );
+  }
+
+  /**
+   * Writes the message at once when nothing is queued ahead of it (from the
+   * caller's bytes: no copy, no deadline timer, no listener); otherwise, or
+   * on EBUSY, queues a copy with its deadline and signal.
+   */
+  #enqueueSend(
+    data: Uint8Array,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): WithdrawableSend {
+    let busy: IbmvmcError | undefined;
+    if (this.#sends.length === 0 && this.#sendCredits !== 0 && this.#state === 'open') {
+      const attempt = this.#attemptWrite(asBuffer(data), false);
+      if (attempt.kind === 'written') return { sent: Promise.resolve(), withdraw: withdrawNothing };
+      if (attempt.kind === 'reset') this.#onReset(attempt.error);
+      if (attempt.kind !== 'busy')
+        return { sent: Promise.reject(attempt.error), withdraw: withdrawNothing };
+      busy = attempt.error;
+    }
+    const queued: PendingSend = {
+      data: Buffer.from(data), // the caller may reuse its buffer before we write
+      resolve: () => {}, // set just below, by the promise
+      reject: () => {},
+      timer: undefined,
+      signal,
+      onAbort: undefined,
+      lastBusy: busy,
+    };
+    const sent = new Promise<void>((resolve, reject) => {
+      queued.resolve = resolve;
+      queued.reject = reject;
+    });
+    this.#arm(queued, timeoutMs, 'send', () => this.#dropSend(queued));
+    this.#sends.push(queued);
+    if (busy) this.#scheduleSendRetry(this.#busyRetryMs());
+    else if (this.#sends.length === 1) this.#pumpSends();
+    return {
+      sent,
+      withdraw: () => {
+        if (this.#dropSend(queued)) this.#settle(queued, new AbortError('send was withdrawn'));
+      },
+    };
+  }
+
   /** Starts an operation's deadline and abort listener; `remove` takes it off its list. */
   #arm<T>(op: Pending<T>, timeoutMs: number, what: string, remove: () => void): void {
     if (Number.isFinite(timeoutMs)) {
@@ -386,70 +458,84 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     else op.resolve(value as T);
   }
 
-  #dropSend(op: PendingSend): void {
+  /** Takes a queued send off the queue; false if it is no longer there. */
+  #dropSend(op: PendingSend): boolean {
     const index = this.#sends.indexOf(op);
-    if (index < 0) return;
+    if (index < 0) return false;
     this.#sends.splice(index, 1);
     if (index === 0) {
       this.#cancelSendRetry();
       this.#sendBackoff.reset();
       if (this.#sends.length > 0) this.#scheduleSendRetry(0);
     }
+    return true;
   }
 
-  /**
-   * Writes queued messages in order; EBUSY parks the head until a retry. A
-   * retry's timer always gets one attempt, whatever the credits: the
-   * hypervisor can lend new buffers without anyone being told.
-   */
+  /** Writes queued messages in order; EBUSY parks the head until a retry. */
   #pumpSends(fromTimer = false): void {
     this.#cancelSendRetry();
     let timerAttempt = fromTimer;
-    while (this.#sends.length > 0 && this.#state === 'open' && this.#handle) {
+    while (this.#sends.length > 0 && this.#state === 'open') {
       if (this.#sendCredits === 0 && !timerAttempt) {
         this.#scheduleSendRetry(this.#busyRetryMs());
         return;
       }
-      const byTimer = timerAttempt;
-      timerAttempt = false;
       const op = this.#sends[0];
-      const handle = this.#handle;
-      let written: number | null;
-      try {
-        written = systemCall(this.path, 'write', () => handle.write(op.data));
-      } catch (error) {
-        if (error instanceof IbmvmcError && error.retryable) {
-          op.lastBusy = error;
-          if (this.#confirmed && error instanceof DeviceBusyError) this.#sendCredits = 0;
-          this.#scheduleSendRetry(this.#busyRetryMs());
-          return;
-        }
-        if (error instanceof SessionResetError) {
-          this.#onReset(error);
-          return;
-        }
+      const attempt = this.#attemptWrite(op.data, timerAttempt);
+      timerAttempt = false;
+      if (attempt.kind === 'written') {
         this.#sends.shift();
-        this.#settle(op, error as Error);
-        continue;
-      }
-      this.#sends.shift();
-      this.#sendBackoff.reset();
-      this.#confirmed = true;
-      // Taken without a read since EBUSY: buffers came back unannounced.
-      if (byTimer && this.#sendCredits === 0) this.#sendCredits = Infinity;
-      else if (this.#sendCredits !== Infinity) this.#sendCredits--;
-      if (written === op.data.length) {
         this.#settle(op, null);
+      } else if (attempt.kind === 'failed') {
+        this.#sends.shift();
+        this.#settle(op, attempt.error);
+      } else if (attempt.kind === 'busy') {
+        op.lastBusy = attempt.error;
+        this.#scheduleSendRetry(this.#busyRetryMs());
+        return;
       } else {
-        this.#settle(
-          op,
-          new DeviceIoError(
-            `the driver took ${written ?? 0} of ${op.data.length} bytes; it never should`,
-            { syscall: 'write' },
-          ),
-        );
+        this.#onReset(attempt.error); // fails this send and the rest
+        return;
       }
     }
+  }
+
+  /**
+   * One write of a whole message, and the bookkeeping of what it says about
+   * the buffers. `byTimer`: a retry's timer always gets one attempt, whatever
+   * the credits: the hypervisor can lend new buffers without anyone being told.
+   */
+  #attemptWrite(data: Buffer, byTimer: boolean): WriteAttempt {
+    const handle = this.#handle;
+    if (!handle)
+      return {
+        kind: 'reset',
+        error: this.#failure ?? new SessionResetError('the session was reset'),
+      };
+    let written: number | null;
+    try {
+      written = systemCall(this.path, 'write', () => handle.write(data));
+    } catch (error) {
+      if (error instanceof IbmvmcError && error.retryable) {
+        if (this.#confirmed && error instanceof DeviceBusyError) this.#sendCredits = 0;
+        return { kind: 'busy', error };
+      }
+      if (error instanceof SessionResetError) return { kind: 'reset', error };
+      return { kind: 'failed', error: error as Error };
+    }
+    this.#sendBackoff.reset();
+    this.#confirmed = true;
+    // Taken without a read since EBUSY: buffers came back unannounced.
+    if (byTimer && this.#sendCredits === 0) this.#sendCredits = Infinity;
+    else if (this.#sendCredits !== Infinity) this.#sendCredits--;
+    if (written === data.length) return WRITTEN;
+    return {
+      kind: 'failed',
+      error: new DeviceIoError(
+        `the driver took ${written ?? 0} of ${data.length} bytes; it never should`,
+        { syscall: 'write' },
+      ),
+    };
   }
 
   /** Waiting for a read to return a buffer, the next-turn retries would only spin. */

@@ -1,7 +1,8 @@
 /*
  * The C reference client of the benchmarks: blocking write, blocking read,
  * one router echo at a time, on /dev/ibmvmc (the fake, through the shim).
- * Usage: c-client DATA_BYTES COUNT MTU. Reads use a buffer of the MTU, as the
+ * Usage: c-client DATA_BYTES COUNT MTU [WARMUP]: WARMUP round trips (default 0)
+ * go before the clock starts, as for the Node clients. Reads use a buffer of the MTU, as the
  * driver wants. Prints one JSON line of round trips in ns.
  */
 #define _GNU_SOURCE
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
   size_t data = (size_t)atoi(argv[1]);
   int count = atoi(argv[2]);
   size_t mtu = (size_t)atoi(argv[3]);
+  int warmup = argc > 4 ? atoi(argv[4]) : 0;
   int fd = open(IBMVMC_DEVICE_PATH, O_RDWR);
   unsigned char id[IBMVMC_HMC_ID_LEN] = "bench-c";
   if (fd < 0 || ioctl(fd, IBMVMC_IOCTL_SETHMCID, id) < 0) {
@@ -53,6 +55,9 @@ int main(int argc, char **argv) {
   if (read(fd, in, mtu) != (ssize_t)len) {
     perror("read");
     return 1;
+  }
+  for (int i = 0; i < warmup; i++) {
+    if (write(fd, msg, len) != (ssize_t)len || read(fd, in, mtu) != (ssize_t)len) return 1;
   }
   uint64_t *rtt = malloc(sizeof(uint64_t) * (size_t)count);
   uint64_t start = now_ns();

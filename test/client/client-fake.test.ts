@@ -138,6 +138,29 @@ describe('requests over a real buffer pool', () => {
     await client.close();
   });
 
+  it('takes back a request given up while the session holds it: it never reaches the hypervisor', async () => {
+    const answerLater: FakeMessageHandler = async (message, session) => {
+      if (decodeHmcMessage(message).data.toString().startsWith('hold')) await sleep(300);
+      return routerHandler(message, session);
+    };
+    // A pool of two buffers, both held by the first two echoes until their answers come.
+    const f = await fake({ handler: answerLater, buffers: { session: 1 }, log: true });
+    const client = await f.connect();
+    const held = [client.echo(Buffer.from('hold 1')), client.echo(Buffer.from('hold 2'))];
+    const error = await rejection(client.echo(Buffer.from('given up'), { timeoutMs: 50 }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.message).toMatch(/the driver did not take it/);
+    await Promise.all(held);
+    await client.echo(Buffer.from('after'));
+    await client.close();
+    const echoed = (await f.device.log())
+      .filter((e) => e.kind === 'message' && e.to === 'hypervisor')
+      .map((e) => (e.kind === 'message' ? decodeHmcMessage(e.data) : undefined))
+      .filter((m) => m?.opcode === HMC_ROUTER_OPCODE.ECHO)
+      .map((m) => m?.data.toString());
+    expect(echoed).toEqual(['hold 1', 'hold 2', 'after']);
+  });
+
   it('times out a request whose answer is late, and reports the late answer', async () => {
     const slow: FakeMessageHandler = async (message, session) => {
       const request = decodeHmcMessage(message);
