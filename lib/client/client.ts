@@ -13,17 +13,18 @@ import '../disposable';
 import {
   AbortError,
   InvalidArgumentError,
+  MessageTooLargeError,
   SessionClosedError,
   SessionResetError,
   TimeoutError,
 } from '../errors/error-classes';
 import { IbmvmcError } from '../errors/ibmvmc-error';
-import { HMC_FLAG, HMC_HEADER_LENGTH, HMC_ROUTER_OPCODE, HMC_TARGET } from '../protocol/constants';
+import { HMC_HEADER_LENGTH, HMC_ROUTER_OPCODE, HMC_TARGET } from '../protocol/constants';
 import { HmcDecodeError } from '../protocol/decode-error';
 import {
   decodeHmcMessage,
-  encodeHmcMessage,
   isResponse,
+  setHmcToken,
   type HmcMessage,
 } from '../protocol/hmc-message';
 import { abortError, validateOptions, validateSignal, validateTimeout } from '../session/deadline';
@@ -334,7 +335,7 @@ export class HmcClient<
       const op: Outstanding = {
         target: checked.target,
         opcode: checked.opcode,
-        data: checked.data,
+        message: checked.message,
         expectResponse: checked.expectResponse,
         timeoutMs: checked.timeoutMs,
         signal: checked.signal,
@@ -404,32 +405,18 @@ export class HmcClient<
     this.#active++;
     // Registered before the send: an answer must never find its request missing.
     if (op.expectResponse) this.#awaiting.set(token, op);
-    let bytes: Buffer;
-    try {
-      bytes = encodeHmcMessage(
-        {
-          token,
-          target: op.target,
-          opcode: op.opcode,
-          data: op.data,
-          // No flag at all says no answer is expected (the reference's flags byte).
-          flags: op.expectResponse ? HMC_FLAG.RESPONSE_EXPECTED : 0,
-        },
-        { maxLength: Math.max(HMC_HEADER_LENGTH, this.session.mtu) },
-      );
-    } catch (error) {
+    const bytes = op.message;
+    if (bytes.length > this.session.mtu) {
       // Only if the MTU shrank since the request was checked.
       this.#finish(
         op,
-        new InvalidArgumentError(
-          `cannot encode ${describeRequest(op)}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
+        new MessageTooLargeError(
+          `${describeRequest(op)} is ${bytes.length} bytes; the negotiated MTU is now ${this.session.mtu}`,
         ),
       );
       return;
     }
+    setHmcToken(bytes, token);
     if (debugEnabled) debug('sending %s with token %d', describeRequest(op), token);
     const send = sendWithdrawable(this.session, bytes);
     op.withdraw = send.withdraw;

@@ -4,7 +4,8 @@
  * at once and costs the session nothing.
  */
 import { InvalidArgumentError, MessageTooLargeError } from '../errors/error-classes';
-import { HMC_HEADER_LENGTH } from '../protocol/constants';
+import { HMC_FLAG, HMC_HEADER_LENGTH } from '../protocol/constants';
+import { encodeHmcMessage } from '../protocol/hmc-message';
 import { kindOf } from '../protocol/format';
 import { validateSignal, validateTimeout } from '../session/deadline';
 import { describeOpcode, describeTarget } from './names';
@@ -29,8 +30,11 @@ export interface HmcRequest {
 export interface CheckedRequest {
   readonly target: number;
   readonly opcode: number;
-  /** A copy: the caller may reuse its buffer as soon as `request()` returns. */
-  readonly data: Buffer;
+  /**
+   * The whole message, token 0 until it is numbered when it goes out. Made
+   * at once: the caller may reuse its data buffer as soon as `request()` returns.
+   */
+  readonly message: Buffer;
   readonly expectResponse: boolean;
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
@@ -91,7 +95,11 @@ export function checkRequest(
   return {
     target,
     opcode,
-    data: Buffer.from(data),
+    message: encodeHmcMessage(
+      // No flag at all says no answer is expected (the reference's flags byte).
+      { token: 0, target, opcode, data, flags: expectResponse ? HMC_FLAG.RESPONSE_EXPECTED : 0 },
+      { maxLength: mtu },
+    ),
     expectResponse,
     timeoutMs: validateTimeout(request.timeoutMs, 'timeoutMs', defaultTimeoutMs),
     signal: validateSignal(request.signal),

@@ -93,6 +93,22 @@ export function expectsResponse(message: Pick<HmcMessage, 'flags'>): boolean {
 }
 
 /**
+ * Writes the correlation token of an encoded message in place: a client
+ * encodes a request once, when it is made, and numbers it when it goes out.
+ *
+ * @param message - An encoded message (at least the 32-byte header).
+ * @param token - An integer in 0..0xFFFFFFFF.
+ * @throws RangeError if the token does not fit or the message is shorter than a header.
+ */
+export function setHmcToken(message: Buffer, token: number): void {
+  const fn = 'setHmcToken';
+  requireInteger(`${fn}: token`, token, UINT32_MAX);
+  if (message.length < HMC_HEADER_LENGTH)
+    throw new RangeError(`${fn}: the message is ${message.length} bytes, shorter than a header`);
+  message.writeUInt32BE(token, OFFSET.token);
+}
+
+/**
  * Builds the bytes of one HMC command message. Reserved header bytes are zero.
  *
  * Every argument is checked before anything is written, so a bug in the caller

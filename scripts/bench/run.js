@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const COUNT = Number(process.env.BENCH_COUNT ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // Round trips each client makes before its clock starts (the JIT's warm-up, for C too).
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SIZES = [64, 1024, 4096];
 const out = process.argv[2] ?? path.join(root, 'bench-results.json');
 

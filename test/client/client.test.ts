@@ -243,6 +243,38 @@ describe('request()', () => {
     expect(transport.sent).toEqual([]);
     await client.close({ timeoutMs: 0 });
   });
+
+  it("copies the caller's data at once, and rejects a queued request the MTU shrank under", async () => {
+    const transport = new MemoryTransport(4096);
+    transport.onSend = (m) => transport.answer(m);
+    const client = await HmcClient.attach(transport, { maxInFlight: 1 });
+    transport.onSend = undefined;
+    transport.sent.length = 0;
+    const holder = client.request({ target: ROUTER, opcode: ECHO });
+    const data = Buffer.alloc(2000, 1);
+    const queued = client.request({ target: ROUTER, opcode: ECHO, data });
+    data.fill(2); // the caller reuses its buffer while the request waits its turn
+    transport.answer(transport.sent[0]);
+    await holder;
+    await tick();
+    expect(transport.sent[1].data.equals(Buffer.alloc(2000, 1))).toBe(true);
+    transport.answer(transport.sent[1]);
+    await queued;
+
+    const second = client.request({ target: ROUTER, opcode: ECHO });
+    const tooLate = client.request({ target: ROUTER, opcode: ECHO, data });
+    (transport as { mtu: number }).mtu = 1024; // a re-negotiation, say
+    transport.answer(transport.sent[2]);
+    await second;
+    const error = await rejection(tooLate);
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect(error.message).toBe(
+      'echo (0x0103) to router (0x8000) is 2032 bytes; the negotiated MTU is now 1024',
+    );
+    expect(transport.sent).toHaveLength(3);
+    expect(client.inFlight).toBe(0);
+    await client.close({ timeoutMs: 0 });
+  });
 });
 
 describe('deadlines and signals', () => {
