@@ -8,7 +8,6 @@
  * tree; {@link FakeDeviceHandle.stop} removes it with everything else.
  */
 import '../disposable';
-import '../disposable';
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
