@@ -275,6 +275,22 @@ export class FakeDriver implements CrqEndpoint {
   }
 
   /**
+   * The largest read count with which `file` may take a message queued for it
+   * without calling {@link read} first (the shim copies the frame it holds and
+   * reports the read afterwards): the MTU while `file` is the only open file
+   * on its slot. A file left on the slot by a reset reads the same queue, so
+   * while one exists (0) every read must come here and find out whose turn it is.
+   */
+  localReadLimit(file: FakeFile): number {
+    const slot = file.slot;
+    if (slot === null || slot.fileSession !== file) return 0;
+    for (const other of this.files.values()) {
+      if (other !== file && other.slot === slot) return 0;
+    }
+    return this.mtuValue;
+  }
+
+  /**
    * close(): sends Interface Close if the slot is opening or ready; the slot
    * stays busy until the hypervisor answers.
    *

@@ -173,20 +173,27 @@ export class FakeServer implements DriverListener {
   // ---- DriverListener ------------------------------------------------------------
 
   messageQueued(file: FakeFile, message: Buffer): void {
-    const channels = this.byFile.get(file.id);
-    if (channels === undefined || channels.data.destroyed) return;
-    channels.pendingWrites++;
-    channels.data.write(encodeDataFrame(message), channels.flushed);
+    this.pushFrame(file, message, this.driver.localReadLimit(file));
   }
 
   sessionReset(file: FakeFile): void {
     const channels = this.byFile.get(file.id);
     if (channels === undefined) return;
     channels.eventDue = true;
-    // The byte must not overtake frames already written: the shim drains the
-    // data connection when it sees the byte, and a frame arriving after that
-    // would make the fd readable again.
-    if (channels.pendingWrites === 0) channels.sendEvent();
+    // The byte must not overtake frames still waiting in this process: the
+    // shim drains the data connection when it sees the byte, and a frame
+    // arriving after that would make the fd readable again. Frames already
+    // handed to the kernel are ahead of it, and the byte must go at once:
+    // until it arrives the shim may take those frames without asking.
+    if (channels.data.writableLength === 0) channels.sendEvent();
+  }
+
+  /** Writes a data frame into `file`'s data connection (see {@link encodeDataFrame} for the limit). */
+  private pushFrame(file: FakeFile, message: Buffer, localReadLimit: number): void {
+    const channels = this.byFile.get(file.id);
+    if (channels === undefined || channels.data.destroyed) return;
+    channels.pendingWrites++;
+    channels.data.write(encodeDataFrame(message, localReadLimit), channels.flushed);
   }
 
   // ---- connections --------------------------------------------------------------------
@@ -379,11 +386,26 @@ export class FakeServer implements DriverListener {
         // the slot's shared queue (see FakeFile.slot) gets its own copy so its
         // shim finds the frame it is told to consume; the owner's connection
         // then holds a frame whose message is gone (the session is broken
-        // either way, as on the real device).
-        if (file.slot?.fileSession !== file) this.messageQueued(file, message);
+        // either way, as on the real device). Neither frame may be taken
+        // without asking: localReadLimit gave the owner's 0, and so here.
+        if (file.slot?.fileSession !== file) this.pushFrame(file, message, 0);
         this.write(connection, encodeReplyWords(result, [message.length]));
         return;
       }
+      case WIRE_OP.READ_TAKEN:
+        // The shim has copied the frame out already; this is the read it did,
+        // told late (with the fd's next request). A reset since then emptied
+        // the queue, and another file may own the slot now: take nothing.
+        // No reply.
+        if (
+          !file.valid ||
+          file.slot?.fileSession !== file ||
+          this.driver.read(file, arg0) < 0 ||
+          this.driver.lastMessage === null
+        ) {
+          this.note(`fd${file.id}: READ_TAKEN with no message queued for it; ignored`);
+        }
+        return;
       case WIRE_OP.CLOSE:
         this.reply(connection, this.driver.close(file));
         connection.role = 'done';

@@ -20,8 +20,8 @@ export const WIRE_MAX_INLINE_WRITE = 65536;
 export const WIRE_REQUEST_HEADER_LENGTH = 16;
 /** Reply header: payload length, result. */
 export const WIRE_REPLY_HEADER_LENGTH = 8;
-/** Data frame header: message length. */
-export const WIRE_DATA_HEADER_LENGTH = 4;
+/** Data frame header: message length, local read limit. */
+export const WIRE_DATA_HEADER_LENGTH = 8;
 
 /** Request ops. */
 export const WIRE_OP = {
@@ -34,6 +34,7 @@ export const WIRE_OP = {
   READ: 7,
   CLOSE: 8,
   EVENTS: 9,
+  READ_TAKEN: 10,
 } as const;
 
 /** WRITE's arg1: whether the bytes follow. */
@@ -108,10 +109,16 @@ export function encodeReplyWords(result: number, words: readonly number[]): Buff
   return frame;
 }
 
-/** Builds a data frame carrying one message. */
-export function encodeDataFrame(message: Uint8Array): Buffer {
+/**
+ * Builds a data frame carrying one message.
+ *
+ * @param localReadLimit - The largest read count with which the shim may take this frame itself
+ *   and report it with READ_TAKEN; 0: every read of it must ask the fake (READ).
+ */
+export function encodeDataFrame(message: Uint8Array, localReadLimit: number): Buffer {
   const frame = Buffer.allocUnsafe(WIRE_DATA_HEADER_LENGTH + message.length);
   frame.writeUInt32LE(message.length, 0);
+  frame.writeUInt32LE(localReadLimit >>> 0, 4);
   frame.set(message, WIRE_DATA_HEADER_LENGTH);
   return frame;
 }

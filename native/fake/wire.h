@@ -23,6 +23,7 @@ enum wire_op {
   WIRE_OP_READ = 7,
   WIRE_OP_CLOSE = 8,
   WIRE_OP_EVENTS = 9,
+  WIRE_OP_READ_TAKEN = 10,
 };
 
 enum wire_write_data {
@@ -42,6 +43,14 @@ struct wire_request {
 struct wire_reply {
   uint32_t payload_len;
   int32_t result;
+};
+
+/* Starts every data frame; the message follows. */
+struct wire_data_header {
+  uint32_t length;
+  /* Reads of at most this many bytes may take the frame without asking the
+   * fake (they report it with READ_TAKEN); 0: always ask. */
+  uint32_t local_read_limit;
 };
 
 #endif

@@ -87,7 +87,9 @@ describe('wire frames', () => {
     expect([...encodeReplyWords(0, [1, -1, 0x90000001])]).toEqual([
       12, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0x90,
     ]);
-    expect([...encodeDataFrame(Buffer.from('hi'))]).toEqual([2, 0, 0, 0, 104, 105]);
+    expect([...encodeDataFrame(Buffer.from('hi'), 4096)]).toEqual([
+      2, 0, 0, 0, 0, 16, 0, 0, 104, 105,
+    ]);
   });
 
   it('are reassembled from any split of the stream', () => {

@@ -211,10 +211,49 @@ describe('the fake device server', () => {
     await until(() => device.state().state === 3);
     const fresh = await bound(device, 'new');
     expect(device.inject(0, Buffer.from('shared queue'))).toBe(true);
-    await fresh.waitForFrame();
+    // The stale fd may take it first, so the new one must ask before taking its frame.
+    expect(await fresh.peekLocalReadLimit()).toBe(0);
     const got = await stale.read(100);
     expect(got.data?.toString()).toBe('shared queue');
     expect((await fresh.read(100)).result).toBe(-E.EAGAIN);
+  });
+
+  it('lets the only file on a slot take frames without asking; READ_TAKEN is that read, unanswered', async () => {
+    const device = await start({
+      maxMtu: 8192,
+      mtu: 8192,
+      log: true,
+      buffers: { hypervisorOwned: 2 },
+    });
+    const c = await bound(device);
+    expect(device.inject(0, Buffer.from('first'))).toBe(true);
+    expect(device.inject(0, Buffer.from('second'))).toBe(true);
+    await until(() => device.sessions()[0].queued === 2);
+    expect(await c.peekLocalReadLimit()).toBe(8192);
+    const taken = await c.readTaken(3);
+    expect(taken).toEqual({ message: Buffer.from('first'), localReadLimit: 8192 });
+    // No reply to READ_TAKEN: the next request's reply is its own, and the
+    // fake has taken 'first' off the queue by then (same connection, in order).
+    expect((await c.query()).result).toBe(0);
+    expect(device.sessions()[0].queued).toBe(1);
+    expect((await c.read(100)).data?.toString()).toBe('second');
+    expect((await c.read(100)).result).toBe(-E.EAGAIN);
+    const reads = device.log().flatMap((e) => (e.kind === 'call' && e.call === 'read' ? [e] : []));
+    expect(reads.map((e) => [e.arg, e.result])).toEqual([
+      [3, 3],
+      [100, 6],
+      [100, -E.EAGAIN],
+    ]);
+  });
+
+  it('ignores a READ_TAKEN with nothing queued (a note), and stays in step', async () => {
+    const device = await start({ log: true, buffers: { hypervisorOwned: 1 } });
+    const c = await bound(device);
+    c.send(WIRE_OP.READ_TAKEN, 100);
+    expect((await c.query()).result).toBe(0);
+    expect(device.log().some((e) => e.kind === 'note' && e.text.includes('READ_TAKEN'))).toBe(true);
+    expect(device.inject(0, Buffer.from('intact'))).toBe(true);
+    expect((await c.readBlocking(100)).data?.toString()).toBe('intact');
   });
 
   it('wakes a blocked reader with EBADFD on reset', async () => {

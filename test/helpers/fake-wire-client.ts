@@ -6,7 +6,12 @@
  * a data frame or the reset byte, then asking again.
  */
 import * as net from 'node:net';
-import { FrameReader, WIRE_OP, WIRE_WRITE_DATA } from '../../lib/fake/wire';
+import {
+  FrameReader,
+  WIRE_DATA_HEADER_LENGTH,
+  WIRE_OP,
+  WIRE_WRITE_DATA,
+} from '../../lib/fake/wire';
 import { encodeRequest } from '../../lib/fake/wire';
 
 const EAGAIN = 11;
@@ -26,6 +31,12 @@ export interface WireRead {
   readonly data?: Buffer;
   /** The message's full length (bytes past `result` are lost). */
   readonly length?: number;
+}
+
+/** A data frame received: the message and the fake's local read limit for it. */
+export interface WireDataFrame {
+  readonly message: Buffer;
+  readonly localReadLimit: number;
 }
 
 function connect(path: string): Promise<net.Socket> {
@@ -75,7 +86,7 @@ class RpcConnection {
 export class FakeWireClient {
   /** Reset bytes received on the events connection. */
   events = 0;
-  private readonly frames: Buffer[] = [];
+  private readonly frames: WireDataFrame[] = [];
   private frameWaiters: Array<() => void> = [];
   private eventWaiters: Array<() => void> = [];
   /** Resolves when the fake closes the data connection. */
@@ -89,8 +100,11 @@ export class FakeWireClient {
     private events$: net.Socket | null,
     leftover: Buffer,
   ) {
-    const reader = new FrameReader(4, 1 << 20, (frame) => {
-      this.frames.push(Buffer.from(frame.subarray(4)));
+    const reader = new FrameReader(WIRE_DATA_HEADER_LENGTH, 1 << 20, (frame) => {
+      this.frames.push({
+        message: Buffer.from(frame.subarray(WIRE_DATA_HEADER_LENGTH)),
+        localReadLimit: frame.readUInt32LE(4),
+      });
       this.wake('frame');
     });
     if (leftover.length > 0) reader.push(leftover);
@@ -154,6 +168,11 @@ export class FakeWireClient {
     return this.control.request(op, arg0, arg1, payload);
   }
 
+  /** A request with no reply (READ_TAKEN). */
+  send(op: number, arg0 = 0, arg1 = 0): void {
+    this.control.send(op, arg0, arg1);
+  }
+
   /** SETHMCID with an id (padded to 32 bytes), or null for an unreadable pointer. */
   async setHmcId(id: string | Buffer | null): Promise<number> {
     if (id === null) return (await this.request(WIRE_OP.SETHMCID, 0, 1)).result;
@@ -204,11 +223,31 @@ export class FakeWireClient {
     const reply = await this.request(WIRE_OP.READ, count, nonblock ? 1 : 0);
     if (reply.payload.length !== 4) return { result: reply.result };
     const length = reply.payload.readUInt32LE(0);
-    const frame = await this.nextFrame();
-    if (frame.length !== length) {
-      throw new Error(`data frame of ${frame.length} bytes, reply said ${length}`);
+    const { message } = await this.nextFrame();
+    if (message.length !== length) {
+      throw new Error(`data frame of ${message.length} bytes, reply said ${length}`);
     }
-    return { result: reply.result, data: frame.subarray(0, reply.result), length };
+    return { result: reply.result, data: message.subarray(0, reply.result), length };
+  }
+
+  /**
+   * A read as the shim does it without asking: takes the next data frame
+   * (waiting for one) and sends READ_TAKEN, which has no reply.
+   *
+   * @returns The frame taken, whatever its local read limit.
+   */
+  async readTaken(count: number): Promise<WireDataFrame> {
+    const frame = await this.nextFrame();
+    this.send(WIRE_OP.READ_TAKEN, count);
+    return frame;
+  }
+
+  /** The next data frame's local read limit, leaving the frame in place (waits for one). */
+  async peekLocalReadLimit(timeoutMs = 5000): Promise<number> {
+    if (this.frames.length === 0) await this.waitFor(['frame'], timeoutMs);
+    const frame = this.frames[0];
+    if (frame === undefined) throw new Error('no data frame');
+    return frame.localReadLimit;
   }
 
   /** A blocking read, as the shim does it: EAGAIN → wait for a frame or the reset byte → again. */
@@ -270,7 +309,7 @@ export class FakeWireClient {
     this.data.destroy();
   }
 
-  private async nextFrame(timeoutMs = 5000): Promise<Buffer> {
+  private async nextFrame(timeoutMs = 5000): Promise<WireDataFrame> {
     if (this.frames.length === 0) await this.waitFor(['frame'], timeoutMs);
     const frame = this.frames.shift();
     if (frame === undefined) throw new Error('no data frame');
