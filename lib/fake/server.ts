@@ -393,10 +393,9 @@ export class FakeServer implements DriverListener {
         return;
       }
       case WIRE_OP.READ_TAKEN:
-        // The shim has copied the frame out already; this is the read it did,
-        // told late (with the fd's next request). A reset since then emptied
-        // the queue, and another file may own the slot now: take nothing.
-        // No reply.
+        // The shim has copied the frame out already; this is the read it did.
+        // If a reset came after the frame was sent, the queue is empty and
+        // another file may own the slot by now: take nothing. No reply.
         if (
           !file.valid ||
           file.slot?.fileSession !== file ||
