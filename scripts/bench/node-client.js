@@ -1,21 +1,21 @@
 // One benchmark client in its own process (LD_PRELOAD of the shim set by the
-// runner): "session" (raw HmcSession), "client" (HmcClient), "pipeline"
-// (as many echoes in flight as the pool allows, with event-loop delay and a
-// thread-pool probe). Prints one JSON line.
+// runner). "session" (raw HmcSession) and "client" (HmcClient) live for the
+// whole bench and take one line per block on stdin, "DATA_BYTES COUNT
+// WARMUP": open, WARMUP round trips, COUNT timed ones, close, one JSON line
+// out. "pipeline" (as many echoes in flight as the pool allows, with
+// event-loop delay and a thread-pool probe) runs once with DATA_BYTES COUNT
+// as arguments and prints one JSON line.
 'use strict';
 const path = require('node:path');
+const readline = require('node:readline');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
 
-const [mode, devicePath, sysfsRoot, dataBytes, count, warmup] = process.argv.slice(2);
-const N = Number(count);
-// Round trips before the clock starts: the JIT compiles the hot path during them.
-const WARMUP = Number(warmup ?? 0);
-const data = Buffer.alloc(Number(dataBytes), 0x5a);
+const [mode, devicePath, sysfsRoot, ...rest] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
 
-function echoMessage(token) {
+function echoMessage(token, data) {
   return ibmvmc.encodeHmcMessage(
     { token, target: 0x8000, opcode: 0x0103, data },
     { maxLength: 16384 },
@@ -23,39 +23,55 @@ function echoMessage(token) {
 }
 
 /**
- * Times `N` round trips after `WARMUP` unmeasured ones, in one loop without
- * a branch between the two: code that first runs when the clock starts
- * would be compiled (on a background thread, competing for the CPU) while
- * being measured.
+ * Times `count` round trips after `warmup` unmeasured ones, in one loop
+ * without a branch between the two: code that first runs when the clock
+ * starts would be compiled (on a background thread, competing for the CPU)
+ * while being measured.
  */
-async function timed(roundTrip) {
-  const marks = new Float64Array(WARMUP + N + 1); // ns since t0 at each round trip's start, then the end
+async function timed(roundTrip, count, warmup) {
+  const marks = new Float64Array(warmup + count + 1); // ns since t0 at each round trip's start, then the end
   const t0 = now();
-  for (let i = 0; i < WARMUP + N; i++) {
+  for (let i = 0; i < warmup + count; i++) {
     marks[i] = Number(now() - t0);
     await roundTrip();
   }
-  marks[WARMUP + N] = Number(now() - t0);
-  const rttNs = Array.from(marks.subarray(WARMUP + 1), (end, i) => end - marks[WARMUP + i]);
-  return { totalNs: marks[WARMUP + N] - marks[WARMUP], rttNs };
+  marks[warmup + count] = Number(now() - t0);
+  const rttNs = Array.from(marks.subarray(warmup + 1), (end, i) => end - marks[warmup + i]);
+  return { totalNs: marks[warmup + count] - marks[warmup], rttNs };
 }
 
-async function sessionRun() {
+async function sessionBlock(data, count, warmup) {
   const session = await ibmvmc.open({ hmcId: 'bench-session', path: devicePath, sysfsRoot });
-  const message = echoMessage(1);
-  const result = await timed(async () => {
-    await session.send(message);
-    await session.receive();
-  });
+  const message = echoMessage(1, data);
+  const result = await timed(
+    async () => {
+      await session.send(message);
+      await session.receive();
+    },
+    count,
+    warmup,
+  );
   await session.close();
   return result;
 }
 
-async function clientRun() {
+async function clientBlock(data, count, warmup) {
   const client = await ibmvmc.connect({ hmcId: 'bench-client', path: devicePath, sysfsRoot });
-  const result = await timed(() => client.request({ target: 0x8000, opcode: 0x0103, data }));
+  const result = await timed(
+    () => client.request({ target: 0x8000, opcode: 0x0103, data }),
+    count,
+    warmup,
+  );
   await client.close();
   return result;
+}
+
+async function serve(block) {
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const [bytes, count, warmup] = line.trim().split(/\s+/).map(Number);
+    const result = await block(Buffer.alloc(bytes, 0x5a), count, warmup);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
 }
 
 // fs.stat calls per second on the libuv thread pool over `ms`, issued from a
@@ -99,17 +115,18 @@ async function stream(session, message, inFlight, more) {
 }
 
 async function pipelineRun() {
+  const [dataBytes, total] = rest.map(Number);
   const session = await ibmvmc.open({ hmcId: 'bench-pipe', path: devicePath, sysfsRoot });
   const params = await ibmvmc.readModuleParameters({ sysfsRoot });
   const inFlight = Math.min(16, params.loaded ? params.bufPoolSize : 16);
-  const message = echoMessage(7);
+  const message = echoMessage(7, Buffer.alloc(dataBytes, 0x5a));
   await stream(session, message, inFlight, (sent) => sent < 500); // warm-up
 
   // Throughput and event-loop delay: streaming alone.
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   const start = now();
-  const messages = await stream(session, message, inFlight, (sent) => sent < N);
+  const messages = await stream(session, message, inFlight, (sent) => sent < total);
   const totalNs = Number(now() - start);
   histogram.disable();
 
@@ -133,11 +150,12 @@ async function pipelineRun() {
   };
 }
 
-const runs = { session: sessionRun, client: clientRun, pipeline: pipelineRun };
-runs[mode]().then(
-  (result) => console.log(JSON.stringify(result)),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+const runs = {
+  session: () => serve(sessionBlock),
+  client: () => serve(clientBlock),
+  pipeline: () => pipelineRun().then((result) => console.log(JSON.stringify(result))),
+};
+runs[mode]().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

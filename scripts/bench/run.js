@@ -5,20 +5,26 @@
 // pipelined throughput with event-loop delay and a thread-pool probe.
 // Prints a table and writes bench-results.json (or the path given).
 'use strict';
-const { execFileSync, execFile } = require('node:child_process');
+const { execFileSync, execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const readline = require('node:readline');
 const { promisify } = require('node:util');
 
 const root = path.resolve(__dirname, '..', '..');
 const { startFakeDevice } = require(path.join(root, 'dist', 'cjs', 'fake'));
 const run = promisify(execFile);
-const COUNT = Number(process.env.BENCH_COUNT ?? 3000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-// Round trips each client makes before its clock starts (the JIT's warm-up, for C too).
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 20);
+const COUNT = Number(process.env.BENCH_COUNT ?? 500);
+// Round trips each block makes before its clock starts (the session is new).
+const BLOCK_WARMUP = Number(process.env.BENCH_BLOCK_WARMUP ?? 200);
+// Round trips each client makes at each size before the first block (the JIT's warm-up, for C too).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
+// Messages the pipelined run streams (after 500 unmeasured).
+const PIPELINE_COUNT = Number(process.env.BENCH_PIPELINE_COUNT ?? 15000);
 const SIZES = [64, 1024, 4096];
+const MTU = 8192; // so that 4 KiB of data plus the 32-byte header fits
 const out = process.argv[2] ?? path.join(root, 'bench-results.json');
 
 function stats(rttNs, totalNs) {
@@ -27,9 +33,39 @@ function stats(rttNs, totalNs) {
   return { perSec: (rttNs.length * 1e9) / totalNs, medianUs: at(0.5), p99Us: at(0.99) };
 }
 
-// The median of rounds, by throughput: one slow round does not decide.
-function medianRound(rounds) {
-  return [...rounds].sort((a, b) => a.perSec - b.perSec)[Math.floor(rounds.length / 2)];
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** A client process that stays up for the whole bench and runs one block per request. */
+function blockClient(name, command, args, env) {
+  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let failure = null;
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      failure = new Error(`the ${name} client exited (${signal ?? code})`);
+      for (const w of waiting.splice(0)) w.reject(failure);
+      resolve();
+    }),
+  );
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    waiting.shift()?.resolve(JSON.parse(line));
+  });
+  return {
+    block(bytes, count, warmup) {
+      if (failure) return Promise.reject(failure);
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${bytes} ${count} ${warmup}\n`);
+      });
+    },
+    end() {
+      child.stdin.end();
+      return exited;
+    },
+  };
 }
 
 async function main() {
@@ -42,60 +78,82 @@ async function main() {
     cClient,
     path.join(__dirname, 'c-client.c'),
   ]);
-  // MTU 8192 so that 4 KiB of data plus the 32-byte header fits.
-  const fake = await startFakeDevice({ mtu: 8192, maxMtu: 8192, poolSize: 16 });
+  const fake = await startFakeDevice({ mtu: MTU, maxMtu: MTU, poolSize: 16 });
   const env = { ...process.env, ...fake.env };
-  const node = (mode, bytes, count, extraEnv = {}) =>
-    run(
+  const nodeClient = (mode) =>
+    blockClient(
+      mode,
       process.execPath,
-      [
-        path.join(__dirname, 'node-client.js'),
-        ...[mode, fake.socketPath, fake.sysfsRoot, bytes, count, WARMUP].map(String),
-      ],
-      { env: { ...env, ...extraEnv }, maxBuffer: 64 << 20 },
-    ).then(({ stdout }) => JSON.parse(stdout));
-  const c = (bytes, count) =>
-    run(cClient, [bytes, count, 8192, WARMUP].map(String), { env, maxBuffer: 64 << 20 }).then(
-      ({ stdout }) => JSON.parse(stdout),
+      [path.join(__dirname, 'node-client.js'), mode, fake.socketPath, fake.sysfsRoot],
+      env,
     );
+  const paths = {
+    c: blockClient('C', cClient, [String(MTU)], env),
+    b: nodeClient('session'),
+    a: nodeClient('client'),
+  };
   const results = {
     machine: machine(),
+    blocks: BLOCKS,
     count: COUNT,
+    blockWarmup: BLOCK_WARMUP,
     warmup: WARMUP,
-    rounds: ROUNDS,
     echo: [],
     pipeline: null,
   };
   try {
-    // The fake is JavaScript too: one unmeasured pass compiles its hot paths
-    // before the first measured client, whichever that is.
-    await Promise.all([c(64, WARMUP), node('session', 64, WARMUP), node('client', 64, WARMUP)]);
+    // The fake is JavaScript too: its hot paths and the clients' are compiled
+    // at every size before anything is timed.
+    for (const bytes of SIZES)
+      for (const p of Object.values(paths)) await p.block(bytes, 0, WARMUP);
     for (const bytes of SIZES) {
-      const rounds = { a: [], b: [], c: [] };
-      for (let r = 0; r < ROUNDS; r++) {
-        // Interleaved, so drift in the machine's speed hits all three alike.
-        const rc = await c(bytes, COUNT);
-        rounds.c.push(stats(rc.rttNs, rc.totalNs));
-        const rb = await node('session', bytes, COUNT);
-        rounds.b.push(stats(rb.rttNs, rb.totalNs));
-        const ra = await node('client', bytes, COUNT);
-        rounds.a.push(stats(ra.rttNs, ra.totalNs));
+      const blocks = { a: [], b: [], c: [] };
+      for (let i = 0; i < BLOCKS; i++) {
+        // Short blocks, the three paths one after the other in a rotating
+        // order: each block's ratios compare runs a fraction of a second
+        // apart, so the machine's drift cancels and no path always goes first.
+        const order = ['c', 'b', 'a'];
+        for (let k = 0; k < i % 3; k++) order.push(order.shift());
+        for (const key of order)
+          blocks[key].push(await paths[key].block(bytes, COUNT, BLOCK_WARMUP));
       }
-      const a = medianRound(rounds.a);
-      const b = medianRound(rounds.b);
-      const cc = medianRound(rounds.c);
+      const pooled = (key) =>
+        stats(
+          blocks[key].flatMap((r) => r.rttNs),
+          blocks[key].reduce((sum, r) => sum + r.totalNs, 0),
+        );
+      // Throughput ratio per block (C's time over the path's), then their median and quartiles.
+      const ratios = (key) => blocks.c.map((rc, i) => rc.totalNs / blocks[key][i].totalNs);
+      const summary = (values) => ({
+        median: quantile(values, 0.5),
+        q1: quantile(values, 0.25),
+        q3: quantile(values, 0.75),
+      });
       results.echo.push({
         dataBytes: bytes,
-        client: a,
-        session: b,
-        c: cc,
-        ratioClientToC: a.perSec / cc.perSec,
-        ratioSessionToC: b.perSec / cc.perSec,
+        client: pooled('a'),
+        session: pooled('b'),
+        c: pooled('c'),
+        ratioClientToC: summary(ratios('a')),
+        ratioSessionToC: summary(ratios('b')),
       });
     }
-    const p = await node('pipeline', 64, COUNT * 5, { UV_THREADPOOL_SIZE: '1' });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        path.join(__dirname, 'node-client.js'),
+        'pipeline',
+        fake.socketPath,
+        fake.sysfsRoot,
+        '64',
+        String(PIPELINE_COUNT),
+      ],
+      { env: { ...env, UV_THREADPOOL_SIZE: '1' }, maxBuffer: 64 << 20 },
+    );
+    const p = JSON.parse(stdout);
     results.pipeline = { ...p, perSec: (p.messages * 1e9) / p.totalNs };
   } finally {
+    await Promise.all(Object.values(paths).map((p) => p.end()));
     await fake.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -119,18 +177,20 @@ function machine() {
 function print(r) {
   const f = (n, d = 0) => n.toFixed(d).padStart(8);
   console.log(
-    `Echo round trips on the fake device (${r.count} per run after ${r.warmup} unmeasured, median of ${r.rounds} runs)`,
+    `Echo round trips on the fake device: ${r.blocks} blocks per size of ${r.count} timed round trips per path (after ${r.blockWarmup} unmeasured), paths alternating`,
   );
   console.log(`${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}\n`);
-  console.log('   data  path              msgs/s  median µs   p99 µs   vs C');
+  console.log('   data  path              msgs/s  median µs   p99 µs   vs C (quartiles)');
   for (const e of r.echo) {
     for (const [name, s, ratio] of [
       ['(a) HMC client', e.client, e.ratioClientToC],
       ['(b) raw session', e.session, e.ratioSessionToC],
-      ['(c) C client', e.c, 1],
+      ['(c) C client', e.c, null],
     ])
       console.log(
-        `${String(e.dataBytes).padStart(7)}  ${name.padEnd(16)}${f(s.perSec)}${f(s.medianUs, 1)}  ${f(s.p99Us, 1)}  ${ratio.toFixed(2)}`,
+        `${String(e.dataBytes).padStart(7)}  ${name.padEnd(16)}${f(s.perSec)}${f(s.medianUs, 1)}  ${f(s.p99Us, 1)}  ${
+          ratio ? `${ratio.median.toFixed(2)} (${ratio.q1.toFixed(2)}–${ratio.q3.toFixed(2)})` : '1'
+        }`,
       );
   }
   const p = r.pipeline;
