@@ -23,6 +23,7 @@ import { HMC_HEADER_LENGTH, HMC_ROUTER_OPCODE, HMC_TARGET } from '../protocol/co
 import { HmcDecodeError } from '../protocol/decode-error';
 import {
   decodeHmcMessage,
+  decodeOwnedHmcMessage,
   isResponse,
   setHmcToken,
   type HmcMessage,
@@ -35,7 +36,7 @@ import { describeOpcode, describeTarget } from './names';
 import { resolveClientSettings, type ClientSettings, type ClientSettingsInit } from './options';
 import { checkRequest, describeRequest, type CheckedRequest, type HmcRequest } from './request';
 import { TokenAllocator } from './tokens';
-import { sendWithdrawable, type ClientTransport } from './transport';
+import { receivesOwnedBuffers, sendWithdrawable, type ClientTransport } from './transport';
 
 /** Why a message was delivered as `unsolicited` rather than to a request. */
 export type UnsolicitedReason =
@@ -105,6 +106,8 @@ export class HmcClient<
   /** The session the client speaks over. It belongs to the client: `close()` closes it. */
   readonly session: S;
   readonly #settings: ClientSettings;
+  /** Whether the session's messages are the client's alone (see receivesOwnedBuffers). */
+  readonly #ownsMessages: boolean;
   readonly #tokens = new TokenAllocator();
   /** Requests waiting for a turn, in call order. */
   #queue: Outstanding[] = [];
@@ -122,6 +125,7 @@ export class HmcClient<
     super();
     this.session = session;
     this.#settings = settings;
+    this.#ownsMessages = receivesOwnedBuffers(session);
     void this.#readLoop();
   }
 
@@ -496,9 +500,11 @@ export class HmcClient<
   #dispatch(bytes: Buffer): void {
     let message: HmcMessage;
     try {
-      message = decodeHmcMessage(bytes, {
-        maxLength: Math.max(HMC_HEADER_LENGTH, this.session.mtu),
-      });
+      const maxLength = Math.max(HMC_HEADER_LENGTH, this.session.mtu);
+      // A message the client owns keeps its data in place: no copy per answer.
+      message = this.#ownsMessages
+        ? decodeOwnedHmcMessage(bytes, maxLength)
+        : decodeHmcMessage(bytes, { maxLength });
     } catch (error) {
       const decodeError =
         error instanceof HmcDecodeError

@@ -2,7 +2,7 @@
  * What the client needs from a session. `HmcSession` is one; a test can
  * give an in-memory stand-in, and nothing in the client depends on which.
  */
-import type { CallOptions } from '../session/session';
+import { HmcSession, type CallOptions } from '../session/session';
 import {
   isWithdrawableSender,
   kSendWithdrawable,
@@ -37,4 +37,14 @@ export function sendWithdrawable(transport: ClientTransport, data: Buffer): With
     sent: transport.send(data, { timeoutMs: Infinity, signal: abort.signal }),
     withdraw: () => abort.abort(),
   };
+}
+
+/**
+ * Whether every Buffer `transport.receive()` returns is the client's alone,
+ * never reused by the transport: true of an `HmcSession` (a fresh copy of
+ * each message read). Another transport may hand out a buffer it reuses, so
+ * its messages are decoded into copies.
+ */
+export function receivesOwnedBuffers(transport: ClientTransport): boolean {
+  return transport instanceof HmcSession;
 }

@@ -17,6 +17,7 @@ import {
   SessionClosedError,
   SessionResetError,
   TimeoutError,
+  encodeResponse,
   type HmcMessage,
 } from '../../lib/index';
 import {
@@ -112,6 +113,18 @@ describe('request()', () => {
     const answers = await Promise.all(requests);
     expect(answers.map((a) => a.data[0])).toEqual([1, 2, 3, 4]);
     expect(answers.map((a) => a.token)).toEqual(tokens);
+    await client.close({ timeoutMs: 0 });
+  });
+
+  it("copies an answer's data out of a transport that may reuse its buffer", async () => {
+    const { transport, client } = await attached();
+    const request = client.request({ target: ROUTER, opcode: ECHO });
+    await tick();
+    const reused = encodeResponse(transport.sent[0], { data: Buffer.from('answer') });
+    transport.push(reused);
+    const answer = await request;
+    reused.fill(0); // the transport's next read into the same buffer
+    expect(answer.data.toString()).toBe('answer');
     await client.close({ timeoutMs: 0 });
   });
 

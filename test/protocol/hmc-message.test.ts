@@ -4,6 +4,7 @@ import {
   HMC_RETURN_CODE,
   HMC_ROUTER_OPCODE,
   HMC_TARGET,
+  HmcDecodeError,
   decodeHmcMessage,
   encodeHmcMessage,
   encodeResponse,
@@ -11,6 +12,8 @@ import {
   isResponse,
 } from '../../lib/protocol';
 import type { HmcMessage, HmcMessageInit } from '../../lib/protocol';
+import { HMC_HEADER_LENGTH } from '../../lib/protocol/constants';
+import { decodeOwnedHmcMessage } from '../../lib/protocol/hmc-message';
 
 /** Hex string of a buffer with the spaces and line breaks of the literal removed. */
 function bytesOf(hexText: string): Buffer {
@@ -291,6 +294,44 @@ describe('decodeHmcMessage', () => {
     expect(message.data.toString()).toBe('payload');
     message.data[0] = 0x50;
     expect(bytes[32]).toBe(0);
+  });
+
+  test('decodeOwnedHmcMessage (for bytes given away): the same message, its data a view of them', () => {
+    const bytes = sample();
+    const owned = decodeOwnedHmcMessage(bytes, 4096);
+    expect(owned).toEqual(decodeHmcMessage(bytes));
+    expect(Object.isFrozen(owned)).toBe(true);
+    expect(owned.data.buffer).toBe(bytes.buffer);
+    expect(owned.data.byteOffset).toBe(bytes.byteOffset + HMC_HEADER_LENGTH);
+    expect(owned.data.length).toBe(bytes.length - HMC_HEADER_LENGTH);
+  });
+
+  test('decodeOwnedHmcMessage refuses what decodeHmcMessage refuses, with the same error', () => {
+    const good = sample();
+    const cases = [
+      good.subarray(0, 10), // short
+      Buffer.concat([good, Buffer.from([0])]), // message length disagrees
+      Buffer.from(good).fill(0, 0, 1), // descriptor
+    ];
+    const failure = (decode: () => unknown) => {
+      try {
+        decode();
+      } catch (error) {
+        expect(error).toBeInstanceOf(HmcDecodeError);
+        const { field, message } = error as HmcDecodeError;
+        return { field, message };
+      }
+      throw new Error('expected a decode error');
+    };
+    for (const bytes of cases) {
+      expect(failure(() => decodeOwnedHmcMessage(bytes, 40))).toEqual(
+        failure(() => decodeHmcMessage(bytes, { maxLength: 40 })),
+      );
+    }
+    // And the length limit.
+    expect(failure(() => decodeOwnedHmcMessage(good, 32))).toEqual(
+      failure(() => decodeHmcMessage(good, { maxLength: 32 })),
+    );
   });
 
   test('returns a frozen message', () => {
