@@ -1,6 +1,8 @@
 /**
  * What the client needs from a session. `HmcSession` is one; a test can
- * give an in-memory stand-in, and nothing in the client depends on which.
+ * give an in-memory stand-in. The client behaves the same over either; with
+ * an `HmcSession` it only takes cheaper paths (withdrawable sends, answers
+ * decoded in place).
  */
 import { HmcSession, type CallOptions } from '../session/session';
 import {

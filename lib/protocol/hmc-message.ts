@@ -21,7 +21,11 @@ export interface HmcMessage {
   readonly opcode: number;
   /** Outcome in a response, see `HMC_RETURN_CODE`; 0 in requests (16 bits). */
   readonly returnCode: number;
-  /** The data after the header; owned by the message, never shared with the input. */
+  /**
+   * The data after the header, owned by the message: `decodeHmcMessage` copies
+   * it out of its input, and an `HmcClient`'s answers are the only holders of
+   * the bytes the session read them into.
+   */
   readonly data: Buffer;
 }
 
@@ -226,8 +230,7 @@ export function decodeHmcMessage(bytes: Uint8Array, options?: HmcCodecOptions): 
 /**
  * {@link decodeHmcMessage} for bytes the caller gives away (the session's own
  * copy of each message read): `data` is a view of them, not a copy. Internal:
- * one allocation and one copy fewer per answer, which at 4 KiB is most of
- * the client's per-answer cost.
+ * one allocation and one copy fewer per answer (about 2 µs at 4 KiB).
  */
 export function decodeOwnedHmcMessage(bytes: Buffer, maxLength: number): HmcMessage {
   return decode(bytes, maxLength, false);
