@@ -27,15 +27,15 @@ const SIZES = [64, 1024, 4096];
 const MTU = 8192; // so that 4 KiB of data plus the 32-byte header fits
 const out = process.argv[2] ?? path.join(root, 'bench-results.json');
 
-function stats(rttNs, totalNs) {
-  const sorted = [...rttNs].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1000;
-  return { perSec: (rttNs.length * 1e9) / totalNs, medianUs: at(0.5), p99Us: at(0.99) };
+/** The values at the given quantiles (0..1), from one sort. */
+function quantiles(values, ...qs) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
 }
 
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+function stats(rttNs, totalNs) {
+  const [median, p99] = quantiles(rttNs, 0.5, 0.99);
+  return { perSec: (rttNs.length * 1e9) / totalNs, medianUs: median / 1000, p99Us: p99 / 1000 };
 }
 
 /** A client process that stays up for the whole bench and runs one block per request. */
@@ -124,11 +124,10 @@ async function main() {
         );
       // Throughput ratio per block (C's time over the path's), then their median and quartiles.
       const ratios = (key) => blocks.c.map((rc, i) => rc.totalNs / blocks[key][i].totalNs);
-      const summary = (values) => ({
-        median: quantile(values, 0.5),
-        q1: quantile(values, 0.25),
-        q3: quantile(values, 0.75),
-      });
+      const summary = (values) => {
+        const [q1, median, q3] = quantiles(values, 0.25, 0.5, 0.75);
+        return { median, q1, q3 };
+      };
       results.echo.push({
         dataBytes: bytes,
         client: pooled('a'),
