@@ -31,6 +31,7 @@ import {
 import { abortError, validateOptions, validateSignal, validateTimeout } from '../session/deadline';
 import type { CallOptions } from '../session/session';
 import { exchangeOptionsData } from './command-path';
+import { DeadlineQueue, type DeadlineEntry } from './deadline-queue';
 import { HmcCommandError, HmcProtocolError } from './errors';
 import { describeOpcode, describeTarget } from './names';
 import { resolveClientSettings, type ClientSettings, type ClientSettingsInit } from './options';
@@ -82,7 +83,7 @@ interface Outstanding extends CheckedRequest {
   /** queued: waiting for a turn; sending: the session has it; awaiting: sent, answer due. */
   phase: 'queued' | 'sending' | 'awaiting' | 'done';
   token: number | undefined;
-  timer: NodeJS.Timeout | undefined;
+  deadline: DeadlineEntry<Outstanding> | undefined;
   onAbort: (() => void) | undefined;
   /** Takes the message back from the session's send queue when the request is given up. */
   withdraw: (() => void) | undefined;
@@ -109,6 +110,10 @@ export class HmcClient<
   /** Whether the session's messages are the client's alone (see receivesOwnedBuffers). */
   readonly #ownsMessages: boolean;
   readonly #tokens = new TokenAllocator();
+  /** Every request's deadline, on one timer. */
+  readonly #deadlines = new DeadlineQueue<Outstanding>((op) =>
+    this.#giveUp(op, this.#timeoutError(op)),
+  );
   /** Requests waiting for a turn, in call order. */
   #queue: Outstanding[] = [];
   /** Requests with a token whose answer is due, by token. */
@@ -347,7 +352,7 @@ export class HmcClient<
         reject,
         phase: 'queued',
         token: undefined,
-        timer: undefined,
+        deadline: undefined,
         onAbort: undefined,
         withdraw: undefined,
       };
@@ -363,9 +368,7 @@ export class HmcClient<
 
   /** Starts the request's deadline and abort listener. */
   #arm(op: Outstanding): void {
-    if (Number.isFinite(op.timeoutMs)) {
-      op.timer = setTimeout(() => this.#giveUp(op, this.#timeoutError(op)), op.timeoutMs);
-    }
+    if (Number.isFinite(op.timeoutMs)) op.deadline = this.#deadlines.add(op, op.timeoutMs);
     if (op.signal) {
       const signal = op.signal;
       op.onAbort = () => this.#giveUp(op, abortError(signal, describeRequest(op)));
@@ -451,7 +454,10 @@ export class HmcClient<
     if (op.phase === 'done') return;
     const heldTurn = op.phase === 'sending' || op.phase === 'awaiting';
     op.phase = 'done';
-    if (op.timer) clearTimeout(op.timer);
+    if (op.deadline) {
+      this.#deadlines.delete(op.deadline);
+      this.#stopDeadlinesOnceClosed();
+    }
     if (op.signal && op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
     if (op.token !== undefined) {
       if (this.#awaiting.get(op.token) === op) this.#awaiting.delete(op.token);
@@ -572,6 +578,15 @@ export class HmcClient<
     for (const op of this.#queue.splice(0)) this.#finish(op, error);
     for (const op of [...this.#awaiting.values()]) this.#finish(op, error);
     // Sends that expect no answer are not in #awaiting; the session rejects them when it closes.
+    this.#stopDeadlinesOnceClosed();
+  }
+
+  /**
+   * The deadline timer stays set while the client is idle (see DeadlineQueue);
+   * a closed client stops it once its last request has settled.
+   */
+  #stopDeadlinesOnceClosed(): void {
+    if (this.#state === 'closed' && this.#deadlines.size === 0) this.#deadlines.clear();
   }
 
   /** Closes the session once; resolves with its close error, if any, and emits `close`. */

@@ -338,6 +338,28 @@ describe('deadlines and signals', () => {
     await client.close({ timeoutMs: 0 });
   });
 
+  it('keeps every deadline on one timer, untouched while requests come and go, stopped by close', async () => {
+    // The exchange of options (10 s) set the timer; requests with later deadlines leave it be.
+    const { transport, client } = await attached({ requestTimeoutMs: 20_000 });
+    const setTimer = jest.spyOn(global, 'setTimeout');
+    const clearTimer = jest.spyOn(global, 'clearTimeout');
+    try {
+      transport.onSend = (m) => transport.answer(m);
+      for (let i = 0; i < 20; i++) await client.request({ target: ROUTER, opcode: ECHO });
+      await Promise.all(
+        Array.from({ length: 20 }, () => client.request({ target: ROUTER, opcode: ECHO })),
+      );
+      expect(setTimer).not.toHaveBeenCalled();
+      expect(clearTimer).not.toHaveBeenCalled();
+      await client.close({ timeoutMs: Infinity });
+      expect(clearTimer).toHaveBeenCalledTimes(1);
+      expect(setTimer).not.toHaveBeenCalled();
+    } finally {
+      setTimer.mockRestore();
+      clearTimer.mockRestore();
+    }
+  });
+
   it('honours an AbortSignal, queued, sending or awaiting', async () => {
     const { transport, client } = await attached({ maxInFlight: 1 });
     const controller = new AbortController();
