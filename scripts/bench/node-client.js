@@ -11,6 +11,7 @@ const readline = require('node:readline');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
+const { blockThreadPool } = require('./block-thread-pool');
 
 const [mode, devicePath, sysfsRoot, ...rest] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
@@ -138,9 +139,23 @@ async function pipelineRun() {
     probe,
     stream(session, message, inFlight, () => probing),
   ]);
+  // The same streaming with the pool free, then with its only thread taken
+  // for the whole run: device I/O that used the pool would stop.
+  const streamPerSec = async () => {
+    const t = now();
+    const n = await stream(session, message, inFlight, (sent) => sent < total / 3);
+    return (n * 1e9) / Number(now() - t);
+  };
+  const perSecPoolFree = await streamPerSec();
+  const release = blockThreadPool();
+  const perSecPoolBlocked = await streamPerSec();
+  const poolBlockedAllAlong = await release();
   await session.close();
   return {
     inFlight,
+    perSecPoolFree,
+    perSecPoolBlocked,
+    poolBlockedAllAlong,
     totalNs,
     messages,
     eventLoopDelayP99Ms: histogram.percentile(99) / 1e6,

@@ -200,6 +200,9 @@ function print(r) {
   console.log(
     `fs.stat on a 1-thread pool: ${p.fsStatPerSecAlone.toFixed(0)}/s alone, ${p.fsStatPerSecStreaming.toFixed(0)}/s while streaming (${(p.fsStatPerSecStreaming / p.fsStatPerSecAlone).toFixed(2)})`,
   );
+  console.log(
+    `Streaming with that pool's only thread blocked: ${p.perSecPoolBlocked.toFixed(0)} msgs/s, with it free ${p.perSecPoolFree.toFixed(0)} (${(p.perSecPoolBlocked / p.perSecPoolFree).toFixed(2)})${p.poolBlockedAllAlong ? '' : ' [the pool was NOT blocked all along: figure void]'}`,
+  );
 }
 
 main().catch((error) => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startFake, type Fake } from '../helpers/session-fixtures';
+import { TIME_SCALE } from '../helpers/time-scale';
 
 const dist = path.resolve(__dirname, '..', '..', 'dist', 'cjs');
 let fake: Fake;
@@ -110,4 +111,37 @@ describe('process and thread lifetime', () => {
     expect(await run.exit).toBe(0);
     expect(run.output()).toBe('waiting\ngot late news\n');
   });
+
+  it(
+    'sends, receives and closes with the thread pool’s only thread blocked: device I/O never uses it',
+    async () => {
+      const blocker = path.resolve(
+        __dirname,
+        '..',
+        '..',
+        'scripts',
+        'bench',
+        'block-thread-pool.js',
+      );
+      const run = runChild(
+        `${ECHO}
+       const { blockThreadPool } = require(${JSON.stringify(blocker)});
+       open({ hmcId: 'no-pool', path: ${JSON.stringify(fake.socketPath)} }).then(async (s) => {
+         const release = blockThreadPool();
+         let answered = 0;
+         for (let i = 0; i < 200; i++) if ((await echo(s, 'echo ' + i)) === 'echo ' + i) answered++;
+         await s.close();
+         const blocked = await release();
+         console.log(JSON.stringify({ answered, blocked }));
+       });`,
+        { ...process.env, UV_THREADPOOL_SIZE: '1' },
+      );
+      // Device I/O waiting for the pool would never finish: give up after 20 s.
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000 * TIME_SCALE);
+      const code = await run.exit.finally(() => clearTimeout(timer));
+      expect(run.output()).toBe('{"answered":200,"blocked":true}\n');
+      expect(code).toBe(0);
+    },
+    30_000 * TIME_SCALE,
+  );
 });
