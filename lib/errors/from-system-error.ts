@@ -2,6 +2,7 @@
  * Turns a system error from the native binding into the typed error that says,
  * for that call and errno, what happened and what to do.
  */
+import { statSync } from 'node:fs';
 import {
   DeviceBusyError,
   DeviceIoError,
@@ -39,6 +40,15 @@ const GRANT_ACCESS =
   'run as root, or give your group read-write access with a udev rule such as ' +
   'KERNEL=="ibmvmc", GROUP="hmc", MODE="0660" in /etc/udev/rules.d/90-ibmvmc.rules';
 
+/** open() of a Unix socket fails with ENXIO, as the driver's "no adapter" does. */
+function isUnixSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 /** Maps a system error to its typed error; anything unknown keeps its code. */
 export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'): IbmvmcError {
   const d = { code: error.code, errno: error.errno, syscall: error.syscall, cause: error };
@@ -54,6 +64,12 @@ export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'):
       if (call === 'ioctl:REQUESTVMC')
         return new DeviceNotFoundError(
           'the hypervisor has no VMC resource to give this partition (REQUESTVMC: ENODEV)',
+          d,
+        );
+      // A fake device's socket opened without the fake's preload shim in this process.
+      if (call === 'open' && error.code === 'ENXIO' && isUnixSocket(device))
+        return new DeviceNotFoundError(
+          `${device} is a Unix socket, not a device: a fake device's socket works as the device only in a process started with the fake's preload shim (LD_PRELOAD=$(node -p "require('ibmvmc/fake').findPreloadPath()"), or fake.env for a child process)`,
           d,
         );
       return new DeviceNotFoundError(

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import {
   DeviceBusyError,
   DeviceIoError,
@@ -49,6 +53,29 @@ describe('fromSystemError maps every errno the driver returns', () => {
     expect(error.retryable).toBe(retryable);
     expect(error.message).toMatch(message);
     expect(error.cause).toMatchObject({ code });
+  });
+
+  it('says that a Unix socket opened as the device needs the fake device’s preload shim', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-errors-'));
+    const socketPath = path.join(dir, 'vmc.sock');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const error = fromSystemError(sys('ENXIO', 6, 'open'), socketPath);
+      expect(error).toBeInstanceOf(DeviceNotFoundError);
+      expect(error.code).toBe('ENXIO');
+      expect(error.message).toMatch(
+        /is a Unix socket, not a device: .* preload shim \(LD_PRELOAD=/,
+      );
+      // Not for other files, nor for other calls on a socket.
+      expect(fromSystemError(sys('ENXIO', 6, 'open'), dir).message).toMatch(/no driver or adapter/);
+      expect(fromSystemError(sys('ENODEV', 19, 'open'), socketPath).message).toMatch(
+        /no driver or adapter/,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the code of an errno it has no class for', () => {
