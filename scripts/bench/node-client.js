@@ -3,8 +3,9 @@
 // whole bench and take one line per block on stdin, "DATA_BYTES COUNT
 // WARMUP": open, WARMUP round trips, COUNT timed ones, close, one JSON line
 // out. "pipeline" (as many echoes in flight as the pool allows, with
-// event-loop delay and a thread-pool probe) runs once with DATA_BYTES COUNT
-// as arguments and prints one JSON line.
+// event-loop delay, a thread-pool probe, and streaming with the thread pool
+// blocked) runs once with DATA_BYTES COUNT as arguments and prints one JSON
+// line.
 'use strict';
 const path = require('node:path');
 const readline = require('node:readline');
