@@ -93,6 +93,9 @@ describe('the contract, through the shim, from C', () => {
   it('a bound session: EFAULT, EIO twice, writes, reads, truncation, blocking, EINTR', () =>
     scenario({}, ['bind'], 20));
 
+  it('a read into a bad pointer: EFAULT, and the message is gone (dequeued before the copy)', () =>
+    scenario({}, ['read-fault'], 9));
+
   it('writes get EBUSY until the hypervisor answers the open', () =>
     scenario({ openAnswer: { delayMs: 300 } }, ['opening-busy'], 3));
 
