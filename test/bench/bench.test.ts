@@ -4,13 +4,7 @@
  * figures themselves are not asserted: speed is judged from full runs
  * (docs/PERFORMANCE.md), never in the suite.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
-
-const root = path.resolve(__dirname, '..', '..');
+import { runReportingScript } from '../helpers/reporting-script';
 
 interface PathFigures {
   perSec: number;
@@ -45,51 +39,37 @@ interface BenchResults {
 const positive = (n: number) => Number.isFinite(n) && n > 0;
 
 test('a tiny bench measures every path at every size and prints every figure', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-bench-test-'));
-  try {
-    const out = path.join(dir, 'bench.json');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [path.join(root, 'scripts', 'bench', 'run.js'), out],
-      {
-        env: {
-          ...process.env,
-          BENCH_BLOCKS: '2',
-          BENCH_COUNT: '20',
-          BENCH_BLOCK_WARMUP: '10',
-          BENCH_WARMUP: '20',
-          BENCH_PIPELINE_COUNT: '600',
-        },
-      },
-    );
-    const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
-    expect(results.echo.map((e) => e.dataBytes)).toEqual([64, 1024, 4096]);
-    for (const e of results.echo) {
-      for (const figures of [e.client, e.session, e.c])
-        expect([figures.perSec, figures.medianUs, figures.p99Us].every(positive)).toBe(true);
-      for (const ratio of [e.ratioClientToC, e.ratioSessionToC])
-        expect([ratio.median, ratio.q1, ratio.q3].every(positive)).toBe(true);
-    }
-    const p = results.pipeline;
-    expect(
-      [
-        p.perSec,
-        p.eventLoopDelayP99Ms,
-        p.fsStatPerSecAlone,
-        p.fsStatPerSecStreaming,
-        p.perSecPoolFree,
-        p.perSecPoolBlocked,
-      ].every(positive),
-    ).toBe(true);
-    expect(p.poolBlockedAllAlong).toBe(true);
-    for (const line of [
-      /^ +4096 {2}\(b\) raw session .* \d\.\d\d \(\d\.\d\d–\d\.\d\d\)$/m,
-      /^Pipelined, 16 in flight: \d+ msgs\/s$/m,
-      /^Event-loop delay while streaming: p99 [\d.]+ ms/m,
-      /^Streaming with that pool's only thread blocked: \d+ msgs\/s, with it free \d+ \([\d.]+\)$/m,
-    ])
-      expect(stdout).toMatch(line);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const { results, stdout } = await runReportingScript<BenchResults>('scripts/bench/run.js', {
+    BENCH_BLOCKS: '2',
+    BENCH_COUNT: '20',
+    BENCH_BLOCK_WARMUP: '10',
+    BENCH_WARMUP: '20',
+    BENCH_PIPELINE_COUNT: '600',
+  });
+  expect(results.echo.map((e) => e.dataBytes)).toEqual([64, 1024, 4096]);
+  for (const e of results.echo) {
+    for (const figures of [e.client, e.session, e.c])
+      expect([figures.perSec, figures.medianUs, figures.p99Us].every(positive)).toBe(true);
+    for (const ratio of [e.ratioClientToC, e.ratioSessionToC])
+      expect([ratio.median, ratio.q1, ratio.q3].every(positive)).toBe(true);
   }
+  const p = results.pipeline;
+  expect(
+    [
+      p.perSec,
+      p.eventLoopDelayP99Ms,
+      p.fsStatPerSecAlone,
+      p.fsStatPerSecStreaming,
+      p.perSecPoolFree,
+      p.perSecPoolBlocked,
+    ].every(positive),
+  ).toBe(true);
+  expect(p.poolBlockedAllAlong).toBe(true);
+  for (const line of [
+    /^ +4096 {2}\(b\) raw session .* \d\.\d\d \(\d\.\d\d–\d\.\d\d\)$/m,
+    /^Pipelined, 16 in flight: \d+ msgs\/s$/m,
+    /^Event-loop delay while streaming: p99 [\d.]+ ms/m,
+    /^Streaming with that pool's only thread blocked: \d+ msgs\/s, with it free \d+ \([\d.]+\)$/m,
+  ])
+    expect(stdout).toMatch(line);
 }, 120_000);

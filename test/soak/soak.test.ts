@@ -4,13 +4,7 @@
  * a client process of its own, so what it checks is the real exit: no
  * descriptor left open, no handle keeping the process alive, no growth.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
-
-const root = path.resolve(__dirname, '..', '..');
+import { runReportingScript } from '../helpers/reporting-script';
 
 interface SoakResults {
   messages: number;
@@ -23,27 +17,19 @@ interface SoakResults {
 }
 
 test('5,000 echoes and 100 open/close cycles leave no descriptor, handle or growth behind', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-soak-'));
-  try {
-    const out = path.join(dir, 'soak.json');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [path.join(root, 'scripts', 'soak', 'run.js'), out],
-      { env: { ...process.env, SOAK_MESSAGES: '5000', SOAK_CYCLES: '100' } },
-    );
-    const results = JSON.parse(readFileSync(out, 'utf8')) as SoakResults;
-    expect(results.messages).toBe(5000);
-    expect(results.cycles).toBe(100);
-    expect(results.echoes.samples.length).toBeGreaterThan(10);
-    expect(results.echoes.fdsEnd).toBe(results.echoes.fdsStart);
-    expect(results.sessionCycles.fdsEnd).toBe(results.sessionCycles.fdsStart);
-    expect(results.echoes.growthBytes).toBeLessThan(10 * 2 ** 20);
-    expect(results.sessionCycles.growthBytes).toBeLessThan(10 * 2 ** 20);
-    expect(results.handlesLeft).toEqual([]);
-    expect(results.exitAfterMs).toBeLessThan(5000);
-    expect(Object.values(results.checks).every(Boolean)).toBe(true);
-    expect(stdout).toMatch(/^ok {3}client exited by itself$/m);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { results, stdout } = await runReportingScript<SoakResults>('scripts/soak/run.js', {
+    SOAK_MESSAGES: '5000',
+    SOAK_CYCLES: '100',
+  });
+  expect(results.messages).toBe(5000);
+  expect(results.cycles).toBe(100);
+  expect(results.echoes.samples.length).toBeGreaterThan(10);
+  expect(results.echoes.fdsEnd).toBe(results.echoes.fdsStart);
+  expect(results.sessionCycles.fdsEnd).toBe(results.sessionCycles.fdsStart);
+  expect(results.echoes.growthBytes).toBeLessThan(10 * 2 ** 20);
+  expect(results.sessionCycles.growthBytes).toBeLessThan(10 * 2 ** 20);
+  expect(results.handlesLeft).toEqual([]);
+  expect(results.exitAfterMs).toBeLessThan(5000);
+  expect(Object.values(results.checks).every(Boolean)).toBe(true);
+  expect(stdout).toMatch(/^ok {3}client exited by itself$/m);
 }, 120_000);
