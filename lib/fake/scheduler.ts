@@ -21,11 +21,20 @@ export interface Scheduler {
 /**
  * The scheduler of a running fake: `setImmediate` and `setTimeout`, so that
  * socket I/O interleaves with the model as it would with a real device.
- * Tracks what is pending so that {@link dispose} leaves no handle behind.
+ * Deferred steps run in batches, one `setImmediate` per loop turn: a step
+ * deferred while a batch runs joins that batch, so a chain of steps (a
+ * write's message through the CRQ to the hypervisor and its answer back to
+ * the driver) finishes in the turn that started it instead of one turn per
+ * link, each a trip through the event loop's poll (measured: every echo path
+ * faster at 64 B and 1 KiB, the Node paths at 4 KiB too). Tracks what is
+ * pending so that {@link dispose} leaves no handle behind.
  */
 export class RealScheduler implements Scheduler {
-  private readonly immediates = new Set<NodeJS.Immediate>();
+  /** Most steps one batch runs; the rest wait a turn, so a step that keeps deferring itself cannot starve socket I/O. */
+  static readonly BATCH_LIMIT = 1000;
   private readonly timeouts = new Set<NodeJS.Timeout>();
+  private deferred: Array<() => void> = [];
+  private batch: NodeJS.Immediate | undefined;
   private disposed = false;
 
   now(): number {
@@ -34,12 +43,23 @@ export class RealScheduler implements Scheduler {
 
   defer(fn: () => void): void {
     if (this.disposed) return;
-    const handle = setImmediate(() => {
-      this.immediates.delete(handle);
-      fn();
-    });
-    this.immediates.add(handle);
+    this.deferred.push(fn);
+    this.batch ??= setImmediate(this.runBatch);
   }
+
+  // `batch` stays set while the batch runs, so that steps deferred meanwhile join it.
+  private readonly runBatch = (): void => {
+    try {
+      for (let ran = 0; ran < RealScheduler.BATCH_LIMIT && !this.disposed; ran++) {
+        const fn = this.deferred.shift();
+        if (fn === undefined) break;
+        fn();
+      }
+    } finally {
+      this.batch =
+        this.deferred.length > 0 && !this.disposed ? setImmediate(this.runBatch) : undefined;
+    }
+  };
 
   after(ms: number, fn: () => void): Cancel {
     if (this.disposed) return noop;
@@ -66,9 +86,10 @@ export class RealScheduler implements Scheduler {
   /** Cancels everything pending; later calls schedule nothing. */
   dispose(): void {
     this.disposed = true;
-    for (const handle of this.immediates) clearImmediate(handle);
+    if (this.batch) clearImmediate(this.batch);
+    this.batch = undefined;
+    this.deferred = [];
     for (const handle of this.timeouts) clearTimeout(handle);
-    this.immediates.clear();
     this.timeouts.clear();
   }
 }

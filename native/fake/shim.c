@@ -88,6 +88,9 @@ struct fake_fd {
   atomic_int refs;
   unsigned char *scratch;
   char *socket_path; /* for the short-lived REQUESTVMC connections */
+  /* Reads up to this many bytes may wait for a frame without asking the fake
+   * first (see fake_read); 0 until the fake has said such a read would block. */
+  size_t wait_locally_upto;
 };
 
 static _Atomic(struct fake_fd *) *table; /* indexed by data_fd */
@@ -531,21 +534,30 @@ static ssize_t take_frame(struct fake_fd *e, void *buf, size_t n) {
 }
 
 #define ASK_THE_FAKE (-2)
+#define NOTHING_HERE (-3) /* neither a frame nor the reset byte has come */
+
+/* Sleeps until a frame or the reset byte arrives: -1 with EINTR on a signal. */
+static int wait_for_frame_or_reset(struct fake_fd *e) {
+  struct pollfd p[2] = {{.fd = e->data_fd, .events = POLLIN},
+                        {.fd = e->event_fd, .events = POLLIN}};
+  return poll(p, 2, -1) < 0 && errno == EINTR ? -1 : 0;
+}
 
 /* A read without a round trip to the fake: when the next frame is already
  * here, the fake allowed it (its local read limit) and no reset byte has
  * come, the fake's READ would take that very message. The shim copies it and
  * tells the fake at once (READ_TAKEN, no reply) on the control connection,
  * so every later call of this fd finds the fake up to date. Called with the
- * lock held; ASK_THE_FAKE when any condition fails. */
+ * lock held; NOTHING_HERE when there is no frame and no reset byte,
+ * ASK_THE_FAKE when any other condition fails. */
 static ssize_t read_locally(struct fake_fd *e, void *buf, size_t n) {
   unsigned char reset_byte;
   if (n == 0 || recv(e->event_fd, &reset_byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN)
     return ASK_THE_FAKE;
   struct wire_data_header header;
-  if (recv(e->data_fd, &header, sizeof(header), MSG_PEEK | MSG_DONTWAIT) != sizeof(header) ||
-      n > header.local_read_limit)
-    return ASK_THE_FAKE;
+  ssize_t peeked = recv(e->data_fd, &header, sizeof(header), MSG_PEEK | MSG_DONTWAIT);
+  if (peeked < 0 && errno == EAGAIN) return NOTHING_HERE;
+  if (peeked != sizeof(header) || n > header.local_read_limit) return ASK_THE_FAKE;
   ssize_t copied = take_frame(e, buf, n);
   int err = errno;
   if (copied < 0 && err != EFAULT) return -1; /* EIO: the fake went away */
@@ -563,15 +575,28 @@ static ssize_t read_locally(struct fake_fd *e, void *buf, size_t n) {
   return copied;
 }
 
+/* A blocking read waits for a frame or the reset byte (its own sleep, as on
+ * the driver's wait queue), asking the fake only when it must. Once the fake
+ * has answered such a read of up to n bytes with a message or EAGAIN, its
+ * answer can only change with a frame (a message) or the reset byte (the
+ * session gone, the MTU renegotiated), so later reads of up to n bytes that
+ * find neither wait for one locally. Asking each time costs a round trip to
+ * the fake, which has usually gone to sleep (measured: the C client's 4 KiB
+ * round trips got slower whenever the fake answered writes sooner). */
 static ssize_t fake_read(struct fake_fd *e, void *buf, size_t n) {
   for (;;) {
     pthread_mutex_lock(&e->lock);
     ssize_t local = read_locally(e, buf, n);
-    if (local != ASK_THE_FAKE) {
+    if (local != ASK_THE_FAKE && local != NOTHING_HERE) {
       pthread_mutex_unlock(&e->lock);
       return local;
     }
     int nonblocking = (fcntl(e->data_fd, F_GETFL) & O_NONBLOCK) != 0;
+    if (local == NOTHING_HERE && !nonblocking && n <= e->wait_locally_upto) {
+      pthread_mutex_unlock(&e->lock);
+      if (wait_for_frame_or_reset(e) < 0) return -1;
+      continue;
+    }
     int32_t result;
     uint32_t message_len = 0, reply_len = 0;
     if (rpc(e->ctl_fd, WIRE_OP_READ, saturate(n), (uint32_t)nonblocking, NULL, 0, &message_len,
@@ -580,6 +605,8 @@ static ssize_t fake_read(struct fake_fd *e, void *buf, size_t n) {
       errno = EIO;
       return -1;
     }
+    int would_block = reply_len == sizeof(message_len) || result == -EAGAIN;
+    if (!nonblocking) e->wait_locally_upto = would_block ? n : 0;
     if (reply_len == sizeof(message_len)) {
       /* One message per read: the frame the fake just took off its queue. */
       ssize_t copied = take_frame(e, buf, (uint32_t)result);
@@ -589,10 +616,7 @@ static ssize_t fake_read(struct fake_fd *e, void *buf, size_t n) {
     if (result == -EBADFD) drain_data(e); /* in case the watcher could not start */
     pthread_mutex_unlock(&e->lock);
     if (result != -EAGAIN || nonblocking) return result_to_return(result);
-    /* Blocking read: wait for a message or the reset byte, then ask again. */
-    struct pollfd p[2] = {{.fd = e->data_fd, .events = POLLIN},
-                          {.fd = e->event_fd, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0 && errno == EINTR) return -1;
+    if (wait_for_frame_or_reset(e) < 0) return -1;
   }
 }
 

@@ -142,6 +142,9 @@ describe('the contract, through the shim, from C', () => {
       await fake.reset();
     }));
 
+  it('blocking round trips back to back: every answer whole and in order', () =>
+    scenario({}, ['blocking-echoes'], 4));
+
   it('a reset empties the queue: an unread answer stops being readable', () =>
     scenario({ reinitializeAfterMs: null }, ['reset-drains'], 4, async (run, fake) => {
       await run.ready('queued');

@@ -44,6 +44,41 @@ describe('RealScheduler', () => {
     await new Promise((r) => setImmediate(r));
     expect(order).toEqual(ran);
   });
+
+  it('runs a chain of deferred steps in one turn, in order', async () => {
+    const s = new RealScheduler();
+    const order: string[] = [];
+    s.defer(() => {
+      order.push('a');
+      s.defer(() => {
+        order.push('b');
+        s.defer(() => order.push('c'));
+      });
+    });
+    s.defer(() => order.push('a2'));
+    // Queued after the first step: one turn per link would let it run before 'b'.
+    setImmediate(() => order.push('next turn'));
+    await new Promise((r) => setTimeout(r, 20 * TIME_SCALE));
+    expect(order).toEqual(['a', 'a2', 'b', 'c', 'next turn']);
+    s.dispose();
+  });
+
+  it('lets other work run between batches of a step that keeps deferring itself', async () => {
+    const s = new RealScheduler();
+    let steps = 0;
+    const again = (): void => {
+      steps++;
+      s.defer(again);
+    };
+    s.defer(again);
+    const stepsBeforeOtherWork = await new Promise<number>((r) => setImmediate(() => r(steps)));
+    expect(stepsBeforeOtherWork).toBeGreaterThan(0);
+    expect(stepsBeforeOtherWork).toBeLessThanOrEqual(RealScheduler.BATCH_LIMIT);
+    s.dispose();
+    const atDispose = steps;
+    await new Promise((r) => setTimeout(r, 20 * TIME_SCALE));
+    expect(steps).toBe(atDispose);
+  });
 });
 
 describe('FakeLog', () => {
