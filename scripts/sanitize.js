@@ -203,6 +203,7 @@ async function sanitizedJest(dir) {
 const VALGRIND_SCENARIOS = [
   { args: ['before-bind'], options: {} },
   { args: ['bind'], options: {} },
+  { args: ['blocking-echoes'], options: {} },
   { args: ['opening-busy'], options: { openAnswer: { delayMs: 300 } } },
   { args: ['no-buffers'], options: { buffers: { startup: 0 } } },
   { args: ['not-ready'], options: { startup: { crqinitMs: 60_000 } } },

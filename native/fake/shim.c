@@ -88,8 +88,9 @@ struct fake_fd {
   atomic_int refs;
   unsigned char *scratch;
   char *socket_path; /* for the short-lived REQUESTVMC connections */
-  /* Reads up to this many bytes may wait for a frame without asking the fake
-   * first (see fake_read); 0 until the fake has said such a read would block. */
+  /* Blocking reads up to this many bytes may wait for a frame without asking
+   * the fake first (see fake_read); 0 until the fake has answered such a read
+   * with a message or EAGAIN, and after it answers one with an error. */
   size_t wait_locally_upto;
 };
 
@@ -605,8 +606,8 @@ static ssize_t fake_read(struct fake_fd *e, void *buf, size_t n) {
       errno = EIO;
       return -1;
     }
-    int would_block = reply_len == sizeof(message_len) || result == -EAGAIN;
-    if (!nonblocking) e->wait_locally_upto = would_block ? n : 0;
+    int message_or_nothing_yet = reply_len == sizeof(message_len) || result == -EAGAIN;
+    if (!nonblocking) e->wait_locally_upto = message_or_nothing_yet ? n : 0;
     if (reply_len == sizeof(message_len)) {
       /* One message per read: the frame the fake just took off its queue. */
       ssize_t copied = take_frame(e, buf, (uint32_t)result);
