@@ -38,6 +38,7 @@ const jestPaths =
     : [
         'test/session',
         'test/device',
+        'test/native',
         'test/contract',
         'test/faults',
         'test/fuzz',

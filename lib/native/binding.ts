@@ -24,9 +24,21 @@ export interface NativeDeviceHandle {
   read(buffer: Buffer, length?: number): number | null;
   /** Bytes written, or null if the fd would block (the driver never does). */
   write(buffer: Buffer): number | null;
-  watch(callback: (error: Error | null) => void): void;
+  /**
+   * Calls back whenever the fd is readable (level-triggered). Given a buffer,
+   * each call first reads once into it, up to `length` bytes (default: the
+   * buffer's length), and passes the bytes read; a read that finds nothing
+   * (EAGAIN) calls nothing, a failed one passes its error (syscall `read`),
+   * and passing a message drops the ref (`setRef(false)`). Watching again
+   * replaces the callback and the buffer.
+   */
+  watch(
+    callback: (error: Error | null, bytesRead?: number) => void,
+    buffer?: Buffer,
+    length?: number,
+  ): void;
   unwatch(): void;
-  /** Whether an active watcher keeps the event loop alive. */
+  /** Whether an active watcher keeps the event loop alive (a reading one: until it passes a message). */
   setRef(ref: boolean): void;
   /** True if closed now, false if deferred until an in-flight ioctl returns. */
   close(): boolean;

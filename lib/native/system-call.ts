@@ -26,6 +26,17 @@ export async function asyncSystemCall<T>(
   }
 }
 
+/** The same for a call the addon made by itself (the watcher's read): its error, or its result. */
+export function systemCallOutcome<T>(
+  devicePath: string,
+  what: string,
+  error: Error | null,
+  result: T,
+): T {
+  if (error !== null) throw failed(devicePath, what, error);
+  return succeeded(devicePath, what, result);
+}
+
 function succeeded<T>(devicePath: string, what: string, result: T): T {
   if (!debugEnabled) return result;
   const shown = result === null ? 'would block' : typeof result === 'object' ? 'ok' : result;

@@ -20,7 +20,7 @@ import {
 } from '../errors/error-classes';
 import { IbmvmcError } from '../errors/ibmvmc-error';
 import type { NativeDeviceHandle } from '../native/binding';
-import { systemCall } from '../native/system-call';
+import { systemCall, systemCallOutcome } from '../native/system-call';
 import { Backoff } from './backoff';
 import { connect, probeMtu, type ConnectOptions } from './connect';
 import { abortError, validateOptions, validateSignal, validateTimeout } from './deadline';
@@ -577,8 +577,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     if (!handle) return;
     const want = this.#wantsToRead();
     if (want && !this.#watching) {
-      handle.watch((error) => this.#onReadable(error));
-      this.#watching = true;
+      this.#watch(handle);
     } else if (!want && this.#watching) {
       handle.unwatch();
       this.#watching = false;
@@ -591,64 +590,98 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     }
   }
 
-  #onReadable(error: Error | null): void {
-    if (error) {
+  /**
+   * The watcher reads one message per callback into the read buffer, up to
+   * the MTU (one call into JavaScript per message, not two); it calls only
+   * when a read took a message or failed.
+   */
+  #watch(handle: NativeDeviceHandle): void {
+    handle.watch(
+      (error, bytesRead) => this.#onReadable(handle, error, bytesRead),
+      this.#readBuffer,
+      this.#mtu,
+    );
+    this.#watching = true;
+  }
+
+  #onReadable(handle: NativeDeviceHandle, error: Error | null, bytesRead?: number): void {
+    if (error !== null && !isReadFailure(error)) {
       this.#onReset(
         new SessionResetError(`watching ${this.path} failed: ${error.message}`, { cause: error }),
       );
       return;
     }
-    this.#drain();
+    let n: number | undefined;
+    try {
+      n = systemCallOutcome(this.path, 'read', error, bytesRead);
+    } catch (failure) {
+      if (this.#readFailed(handle, failure)) this.#drain();
+      return;
+    }
+    if (n === undefined) return;
+    this.#refed = false; // the watcher dropped its ref with the message
+    this.#took(n); // whatever the demand: the message has left the driver
   }
 
   /**
-   * Reads one message, if there is demand or room. One per call: the watcher
-   * is level-triggered and calls again while more is queued, so a read that
-   * would only find the queue empty (EAGAIN) never delays the message just
-   * read, and one callback never holds the event loop for a whole backlog.
+   * Reads one message, if there is demand or room (the watcher's own reads
+   * aside: the idle probe, a reconnect, a changed MTU). One at most: the
+   * watcher is level-triggered and calls again while more is queued, and one
+   * callback never holds the event loop for a whole backlog.
    */
   #drain(): void {
-    let readAny = false;
     while (this.#wantsToRead() && this.#handle) {
       const handle = this.#handle;
       let n: number | null;
       try {
         n = systemCall(this.path, 'read', () => handle.read(this.#readBuffer, this.#mtu));
       } catch (error) {
-        if (error instanceof InvalidArgumentError) {
-          // The MTU shrank under us (a re-negotiation): find it again.
-          this.#mtu = probeMtu(handle, this.path, this.#mtu, this.#queue);
-          continue;
-        }
-        if (error instanceof IbmvmcError) {
-          this.#onReset(
-            error instanceof SessionResetError
-              ? error
-              : new SessionResetError(`reading the session failed: ${error.message}`, {
-                  code: error.code,
-                  errno: error.errno,
-                  syscall: error.syscall,
-                  cause: error,
-                }),
-          );
-          return;
-        }
-        throw error;
+        if (this.#readFailed(handle, error)) continue;
+        return;
       }
       if (n === null) break;
-      readAny = true;
-      this.#active = true;
-      const message = Buffer.allocUnsafe(n);
-      this.#readBuffer.copy(message, 0, 0, n);
-      const receiver = this.#receivers.shift();
-      if (receiver) this.#settle(receiver, null, message);
-      else this.#queue.push(message);
-      break;
+      this.#took(n);
+      return;
     }
     this.#updateWatcher();
+  }
+
+  /** A message of `n` bytes is in the read buffer: hand it over, and its buffer's return. */
+  #took(n: number): void {
+    this.#active = true;
+    const message = Buffer.allocUnsafe(n);
+    this.#readBuffer.copy(message, 0, 0, n);
+    const receiver = this.#receivers.shift();
+    if (receiver) this.#settle(receiver, null, message);
+    else this.#queue.push(message);
+    this.#updateWatcher();
     // A message read is a buffer returned: a send waiting on EBUSY can go now.
-    if (readAny && this.#sendCredits !== Infinity) this.#sendCredits++;
-    if (readAny && this.#sends.length > 0 && this.#sendRetry) this.#pumpSends();
+    if (this.#sendCredits !== Infinity) this.#sendCredits++;
+    if (this.#sends.length > 0 && this.#sendRetry) this.#pumpSends();
+  }
+
+  /** A read failed: true when it is worth reading again (the MTU was found anew). */
+  #readFailed(handle: NativeDeviceHandle, error: unknown): boolean {
+    if (error instanceof InvalidArgumentError) {
+      // The MTU shrank under us (a re-negotiation): find it again.
+      this.#mtu = probeMtu(handle, this.path, this.#mtu, this.#queue);
+      if (this.#watching) this.#watch(handle);
+      return true;
+    }
+    if (error instanceof IbmvmcError) {
+      this.#onReset(
+        error instanceof SessionResetError
+          ? error
+          : new SessionResetError(`reading the session failed: ${error.message}`, {
+              code: error.code,
+              errno: error.errno,
+              syscall: error.syscall,
+              cause: error,
+            }),
+      );
+      return false;
+    }
+    throw error;
   }
 
   /** poll() never reports a reset: a quiet session reads now and then to see EBADFD. */
@@ -753,4 +786,9 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
 /** Opens an HMC session; see {@link HmcSession.open}. */
 export function open(options: SessionOptions): Promise<HmcSession> {
   return HmcSession.open(options);
+}
+
+/** The watcher's own read failed (not the watching itself). */
+function isReadFailure(error: Error): boolean {
+  return (error as Error & { syscall?: unknown }).syscall === 'read';
 }

@@ -1,5 +1,6 @@
 // One open file descriptor of the device, with its readability watcher.
-// Each method is one system call; the TypeScript layer owns all policy.
+// Each method, and each call of the watcher, makes one system call at most;
+// the TypeScript layer owns all policy.
 #pragma once
 
 #include <napi.h>

@@ -112,6 +112,32 @@ describe('process and thread lifetime', () => {
     expect(run.output()).toBe('waiting\ngot late news\n');
   });
 
+  it('an answer to one of two waiting receives still keeps the process alive for the other', async () => {
+    // The watcher drops its ref with each message it passes on; the session
+    // must take it again while a receive still waits.
+    const run = runChild(
+      `${ECHO}
+       open({ hmcId: 'two-waiting', path: ${JSON.stringify(fake.socketPath)}, probeIntervalMs: 100000 }).then(async (s) => {
+         const first = s.receive();
+         const second = s.receive();
+         await s.send(encodeHmcMessage({ token: 7, target: 0x8000, opcode: 0x0103, data: Buffer.from('first') }));
+         console.log('got ' + decodeHmcMessage(await first).data.toString());
+         console.log('got ' + (await second).toString());
+         await s.close();
+       });`,
+      process.env,
+    );
+    await new Promise<void>((resolve) =>
+      run.child.stdout.on('data', () => run.output().includes('got first') && resolve()),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const sessions = await fake.sessions();
+    const slot = sessions.find((s) => s.hmcId.startsWith('two-waiting'))?.slot ?? 0;
+    expect(await fake.inject(slot, Buffer.from('second news'))).toBe(true);
+    expect(await run.exit).toBe(0);
+    expect(run.output()).toBe('got first\ngot second news\n');
+  });
+
   it(
     'sends, receives and closes with the thread pool’s only thread blocked: device I/O never uses it',
     async () => {
