@@ -646,7 +646,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
     this.#updateWatcher();
   }
 
-  /** A message of `n` bytes is in the read buffer: hand it over, and its buffer's return. */
+  /** A message of `n` bytes is in the read buffer: to a waiting receive or the queue. */
   #took(n: number): void {
     this.#active = true;
     const message = Buffer.allocUnsafe(n);

@@ -82,13 +82,13 @@ void OnPollClosed(uv_handle_t* handle) {
   MaybeFree(c);
 }
 
-// Stops and closes the watcher; uv_close drops the fd from epoll at once.
 void ForgetReadBuffer(Core* c) {
   c->read_buffer.Reset();
   c->read_data = nullptr;
   c->read_length = 0;
 }
 
+// Stops and closes the watcher; uv_close drops the fd from epoll at once.
 void ReleaseWatcher(Core* c) {
   if (c->watching && c->owner != nullptr) c->owner->Unref();
   c->watching = false;
@@ -318,8 +318,8 @@ void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
 // length bytes, as libuv's own stream reads do) and passes the byte count; a
 // read finding nothing (EAGAIN) calls nothing, a failed one passes its error,
 // and passing a message drops the ref (see SetRef).
-// One call into JavaScript per message instead of two (measured: 2-4 % of a
-// round trip with small messages).
+// One call into JavaScript per message instead of two (measured: about 1.5 %
+// of a 64-byte echo's round trip).
 Napi::Value DeviceHandle::Watch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
