@@ -1,5 +1,6 @@
 // The addon's watcher on the fake device, without the session above it: with
 // a buffer it reads one message per callback, as read() would.
+import type { FakeDeviceOptions } from '../../lib/fake/index';
 import { binding, type NativeDeviceHandle } from '../../lib/native/binding';
 import { decodeHmcMessage } from '../../lib/protocol/index';
 import { echoRequest, sleep, useFakes } from '../helpers/session-fixtures';
@@ -33,6 +34,20 @@ async function write(handle: NativeDeviceHandle, message: Buffer): Promise<void>
   }
 }
 
+/** Runs `body` with a bound handle on a fake of its own, and closes the handle. */
+async function withHandle(
+  options: FakeDeviceOptions,
+  body: (handle: NativeDeviceHandle) => Promise<void>,
+): Promise<void> {
+  const { fake: f } = await fake(options);
+  const handle = await openBound(f.socketPath);
+  try {
+    await body(handle);
+  } finally {
+    handle.close();
+  }
+}
+
 /** The next call of the watcher, with a deadline. */
 function nextCall(
   handle: NativeDeviceHandle,
@@ -53,9 +68,7 @@ function nextCall(
 
 describe('DeviceHandle.watch with a buffer', () => {
   it('reads the message into it and passes the bytes read', async () => {
-    const { fake: f } = await fake({ mtu: 8192, maxMtu: 8192 });
-    const handle = await openBound(f.socketPath);
-    try {
+    await withHandle({ mtu: 8192, maxMtu: 8192 }, async (handle) => {
       const request = echoRequest(Buffer.from('hello, watcher'), 41, 8192);
       await write(handle, request);
       const buffer = Buffer.alloc(8192);
@@ -66,15 +79,11 @@ describe('DeviceHandle.watch with a buffer', () => {
       expect(answer.token).toBe(41);
       expect(answer.data.toString()).toBe('hello, watcher');
       expect(handle.read(buffer)).toBeNull(); // taken: nothing left in the driver
-    } finally {
-      handle.close();
-    }
+    });
   });
 
   it('reads at most `length` bytes; the rest of that message is lost, as with read()', async () => {
-    const { fake: f } = await fake({ mtu: 8192, maxMtu: 8192 });
-    const handle = await openBound(f.socketPath);
-    try {
+    await withHandle({ mtu: 8192, maxMtu: 8192 }, async (handle) => {
       const first = echoRequest(Buffer.alloc(100, 1), 42, 8192);
       const second = echoRequest(Buffer.alloc(30, 2), 43, 8192);
       await write(handle, first);
@@ -89,16 +98,12 @@ describe('DeviceHandle.watch with a buffer', () => {
       expect(decodeHmcMessage(buffer.subarray(0, whole.bytesRead), { maxLength: 8192 }).token).toBe(
         43,
       );
-    } finally {
-      handle.close();
-    }
+    });
   });
 
   it("passes a failed read's error, with its code, errno and syscall", async () => {
     // A read longer than the negotiated MTU fails with EINVAL before anything else.
-    const { fake: f } = await fake({ mtu: 6000, maxMtu: 16384 });
-    const handle = await openBound(f.socketPath);
-    try {
+    await withHandle({ mtu: 6000, maxMtu: 16384 }, async (handle) => {
       await write(handle, echoRequest(Buffer.from('x'), 44, 6000));
       const call = await nextCall(handle, Buffer.alloc(8000));
       expect(call.bytesRead).toBeUndefined();
@@ -106,29 +111,21 @@ describe('DeviceHandle.watch with a buffer', () => {
       expect(call.error?.errno).toBe(-binding().constants.errno.EINVAL); // negative, as in Node's own
       // The message stays in the driver for a read of the right size.
       expect(handle.read(Buffer.alloc(6000))).toBeGreaterThan(0);
-    } finally {
-      handle.close();
-    }
+    });
   });
 
   it('without a buffer, reports readability only and leaves the message queued', async () => {
-    const { fake: f } = await fake({ mtu: 8192, maxMtu: 8192 });
-    const handle = await openBound(f.socketPath);
-    try {
+    await withHandle({ mtu: 8192, maxMtu: 8192 }, async (handle) => {
       const request = echoRequest(Buffer.from('still there'), 45, 8192);
       await write(handle, request);
       expect(await nextCall(handle)).toEqual({ error: null, bytesRead: undefined });
       expect(handle.read(Buffer.alloc(8192))).toBe(request.length);
-    } finally {
-      handle.close();
-    }
+    });
   });
 
   it('rejects a bad buffer or length before watching', async () => {
-    const { fake: f } = await fake({});
-    const handle = await openBound(f.socketPath);
-    const noop = () => {};
-    try {
+    await withHandle({}, async (handle) => {
+      const noop = () => {};
       // The addon's errors come from another realm than Jest's: matched by name and message.
       expect(() => handle.watch(noop, 'x' as unknown as Buffer)).toThrow(
         expect.objectContaining({ name: 'TypeError', message: 'buffer must be a Buffer' }),
@@ -143,8 +140,6 @@ describe('DeviceHandle.watch with a buffer', () => {
         expect.objectContaining({ name: 'TypeError', message: 'length must be a number' }),
       );
       expect(() => handle.read(Buffer.alloc(8))).not.toThrow(); // the handle is still usable
-    } finally {
-      handle.close();
-    }
+    });
   });
 });

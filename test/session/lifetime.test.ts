@@ -31,6 +31,22 @@ function runChild(script: string, env: NodeJS.ProcessEnv) {
   };
 }
 
+/** Once the child has printed `printed`, gives its session (found by HMC id) an unsolicited message. */
+async function injectOncePrinted(
+  run: ReturnType<typeof runChild>,
+  printed: string,
+  hmcId: string,
+  text: string,
+): Promise<boolean> {
+  await new Promise<void>((resolve) =>
+    run.child.stdout.on('data', () => run.output().includes(printed) && resolve()),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const sessions = await fake.sessions();
+  const slot = sessions.find((s) => s.hmcId.startsWith(hmcId))?.slot ?? 0;
+  return fake.inject(slot, Buffer.from(text));
+}
+
 describe('process and thread lifetime', () => {
   it('works inside a worker thread, on the worker’s own event loop', async () => {
     const worker = new Worker(
@@ -101,13 +117,7 @@ describe('process and thread lifetime', () => {
        });`,
       process.env,
     );
-    await new Promise<void>((resolve) =>
-      run.child.stdout.on('data', () => run.output().includes('waiting') && resolve()),
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const sessions = await fake.sessions();
-    const slot = sessions.find((s) => s.hmcId.startsWith('waiting'))?.slot ?? 0;
-    expect(await fake.inject(slot, Buffer.from('late news'))).toBe(true);
+    expect(await injectOncePrinted(run, 'waiting', 'waiting', 'late news')).toBe(true);
     expect(await run.exit).toBe(0);
     expect(run.output()).toBe('waiting\ngot late news\n');
   });
@@ -127,13 +137,7 @@ describe('process and thread lifetime', () => {
        });`,
       process.env,
     );
-    await new Promise<void>((resolve) =>
-      run.child.stdout.on('data', () => run.output().includes('got first') && resolve()),
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const sessions = await fake.sessions();
-    const slot = sessions.find((s) => s.hmcId.startsWith('two-waiting'))?.slot ?? 0;
-    expect(await fake.inject(slot, Buffer.from('second news'))).toBe(true);
+    expect(await injectOncePrinted(run, 'got first', 'two-waiting', 'second news')).toBe(true);
     expect(await run.exit).toBe(0);
     expect(run.output()).toBe('got first\ngot second news\n');
   });
