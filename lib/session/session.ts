@@ -663,8 +663,14 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   /** A read failed: true when it is worth reading again (the MTU was found anew). */
   #readFailed(handle: NativeDeviceHandle, error: unknown): boolean {
     if (error instanceof InvalidArgumentError) {
-      // The MTU shrank under us (a re-negotiation): find it again.
-      this.#mtu = probeMtu(handle, this.path, this.#mtu, this.#queue);
+      // The MTU shrank under us (a re-negotiation): find it again. The
+      // driver checks the size before anything else, so the probe's reads
+      // are often the first to see the session gone (EBADFD).
+      try {
+        this.#mtu = probeMtu(handle, this.path, this.#mtu, this.#queue);
+      } catch (probeError) {
+        return this.#readFailed(handle, probeError); // never EINVAL: the probe takes those
+      }
       if (this.#watching) this.#watch(handle);
       return true;
     }

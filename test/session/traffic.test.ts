@@ -207,6 +207,23 @@ describe('resets', () => {
     await session.close();
   });
 
+  it('are survived with reconnect when the hypervisor then offers a smaller MTU', async () => {
+    // The probe's read with the old MTU gets EINVAL before EBADFD: the session
+    // finds the new MTU, reads again, sees the reset, and reconnects.
+    const f = await fake({ reinitializeAfterMs: 0, maxMtu: 8192, mtu: 8192 });
+    const session = await f.open({ probeIntervalMs: 50, reconnect: true });
+    expect(session.mtu).toBe(8192);
+    await echo(session, Buffer.from('before'));
+    const reconnected = new Promise<void>((resolve) => session.once('reconnect', () => resolve()));
+    await f.fake.configure({ mtu: 4096 });
+    await f.fake.reset();
+    await reconnected;
+    expect(session.mtu).toBe(4096);
+    expect((await echo(session, Buffer.alloc(4000, 7))).data).toEqual(Buffer.alloc(4000, 7));
+    expect(await rejection(session.send(Buffer.alloc(4097)))).toBeInstanceOf(MessageTooLargeError);
+    await session.close();
+  });
+
   it('hold sends made while reconnecting until the new session is up', async () => {
     const f = await fake({ reinitializeAfterMs: 150 });
     const session = await f.open({ probeIntervalMs: 20, reconnect: true });
