@@ -7,7 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { startFakeDevice, type FakeDeviceOptions } from '../../lib/fake/index';
+import { startFakeDevice } from '../../lib/fake/index';
+import {
+  outcomeProblems,
+  runScenario,
+  type ContractRun,
+  type ContractTarget,
+} from './scenario-runner';
+import { CONTRACT_SCENARIOS } from './scenarios';
 
 type Fake = Awaited<ReturnType<typeof startFakeDevice>>;
 
@@ -32,14 +39,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-interface Run {
-  lines: string[];
-  ready(tag: string): Promise<void>;
-  go(): void;
-  exit: Promise<number | null>;
-}
-
-function runClient(fake: Fake, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+function runClient(fake: Fake, args: string[], env: NodeJS.ProcessEnv = {}): ContractRun {
   const child = spawn(client, args, {
     env: { ...process.env, ...fake.env, CONTRACT_MTU: '4096', ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -63,120 +63,37 @@ function runClient(fake: Fake, args: string[], env: NodeJS.ProcessEnv = {}): Run
   };
 }
 
-async function expectAllOk(run: Run, minimumChecks: number) {
-  const code = await run.exit;
-  const report = run.lines.join('\n');
-  expect(report).not.toMatch(/^not ok/m);
-  expect(run.lines.filter((l) => l.startsWith('ok ')).length).toBeGreaterThanOrEqual(minimumChecks);
-  expect(code).toBe(0);
-}
-
-async function scenario(
-  options: FakeDeviceOptions,
-  args: string[],
-  minimumChecks: number,
-  during?: (run: Run, fake: Fake) => Promise<void>,
-) {
-  const fake = await startFakeDevice(options);
-  try {
-    const run = runClient(fake, args);
-    if (during) await during(run, fake);
-    await expectAllOk(run, minimumChecks);
-  } finally {
-    await fake.stop();
-  }
+/** The fake device as a contract target: one fake per scenario, clients through the shim. */
+function fakeTarget(fake: Fake): ContractTarget {
+  return {
+    start: (p) => runClient(fake, [...p.args]),
+    reset: (options) => fake.reset(options),
+    configure: (options) => fake.configure(options),
+  };
 }
 
 describe('the contract, through the shim, from C', () => {
-  it('before SETHMCID: read/write/poll/ioctl rows', () => scenario({}, ['before-bind'], 11));
-
-  it('a bound session: EFAULT, EIO twice, writes, reads, truncation, blocking, EINTR', () =>
-    scenario({}, ['bind'], 20));
-
-  it('a read into a bad pointer: EFAULT, and the message is gone (dequeued before the copy)', () =>
-    scenario({}, ['read-fault'], 9));
-
-  it('writes get EBUSY until the hypervisor answers the open', () =>
-    scenario({ openAnswer: { delayMs: 300 } }, ['opening-busy'], 3));
-
-  it('driver still in crqinit: SETHMCID EAGAIN', () =>
-    scenario({ startup: { crqinitMs: 60_000 } }, ['not-ready'], 5));
-
-  it('no adapter: state initial, have_vmc 0, SETHMCID EAGAIN', () =>
-    scenario({ haveVmc: false }, ['no-adapter'], 5));
-
-  it('driver failed: SETHMCID EIO', () => scenario({ protocolVersion: 0x0201 }, ['failed'], 5));
-
-  it('driver failed under a bound session: close EIO', () =>
-    scenario({ reinitializeAfterMs: 10 }, ['failed-after-bind'], 3, async (run, fake) => {
-      await run.ready('bound');
-      // The hypervisor comes back speaking another protocol version.
-      await fake.configure({ protocolVersion: 0x0201 });
-      await fake.reset();
-      await new Promise((r) => setTimeout(r, 200));
-      run.go();
-    }));
-
-  it('no buffers yet: SETHMCID ENOBUFS', () =>
-    scenario({ buffers: { startup: 0 } }, ['no-buffers'], 5));
-
-  it('older drivers: open EBUSY', () => scenario({ openBusyMs: 60_000 }, ['legacy-busy'], 1));
-
-  it('REQUESTVMC returns the index and QUERY reports it', () =>
-    scenario({ requestVmc: { outcome: 0x30000042 } }, ['requestvmc', '0x30000042'], 4));
-
-  it.each(['EPERM', 'EIO', 'ENODEV', 'EINVAL'] as const)('REQUESTVMC %s', (outcome) =>
-    scenario({ requestVmc: { outcome } }, ['requestvmc', outcome], 1),
-  );
-
-  it('a pool of 16 buffers: 16 writes, then EBUSY until an answer is read', () =>
-    scenario({ poolSize: 16 }, ['pool', '16'], 5));
-
-  it('a refused open: writes EIO, readers not told', () =>
-    scenario({ openAnswer: { status: 4 } }, ['open-refused'], 3));
-
-  it('a reset wakes a blocked reader with EBADFD and never shows in poll', () =>
-    scenario({ reinitializeAfterMs: null }, ['reset-blocked-reader'], 6, async (run, fake) => {
-      await run.ready('blocking');
-      await new Promise((r) => setTimeout(r, 100));
-      await fake.reset();
-    }));
-
-  it('blocking round trips back to back: every answer whole and in order', () =>
-    scenario({}, ['blocking-echoes'], 4));
-
-  it('a reset empties the queue: an unread answer stops being readable', () =>
-    scenario({ reinitializeAfterMs: null }, ['reset-drains'], 4, async (run, fake) => {
-      await run.ready('queued');
-      await fake.reset();
-      run.go();
-    }));
-
-  it('slot contention across two processes, and a close that keeps the slot busy', async () => {
-    const fake = await startFakeDevice({ maxHmcs: 1, closeAnswer: { delayMs: 400 } });
+  const scenarios = CONTRACT_SCENARIOS.map((s) => [s.title, s] as const);
+  it.each(scenarios)('%s', async (_title, scenario) => {
+    const fake = await startFakeDevice(scenario.options);
     try {
-      const holder = runClient(fake, ['slot-holder']);
-      await holder.ready('held');
-      const waiter = runClient(fake, ['slot-waiter']);
-      await waiter.ready('refused');
-      holder.go();
-      await holder.ready('closed');
-      waiter.go();
-      await expectAllOk(holder, 2);
-      await expectAllOk(waiter, 3);
+      const outcome = await runScenario(scenario, fakeTarget(fake));
+      expect(outcomeProblems(scenario, outcome)).toEqual([]);
     } finally {
       await fake.stop();
     }
   });
 
   it('opening the fake’s socket as the device needs no environment variable', async () => {
+    const beforeBind = CONTRACT_SCENARIOS.find((s) => s.name === 'before-bind')!;
     const fake = await startFakeDevice({});
     try {
       const run = runClient(fake, ['before-bind'], {
         IBMVMC_FAKE_SOCKET: '',
         CONTRACT_DEVICE: fake.socketPath,
       });
-      await expectAllOk(run, 11);
+      const outcome = { processes: [{ name: 'client', lines: run.lines, exit: await run.exit }] };
+      expect(outcomeProblems(beforeBind, outcome)).toEqual([]);
     } finally {
       await fake.stop();
     }

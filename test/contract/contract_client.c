@@ -29,11 +29,25 @@ static int failures;
 static void *volatile bad_pointer = (void *)8;
 static int mtu = 4096;
 
-static void ok(const char *what) { printf("ok %s\n", what); }
+/* Every check prints what it saw in brackets, "[result]" or "[-1 ERRNO]", so
+ * that two runs (the fake, the real driver) can be compared line by line. */
+static void observed(long got, int got_errno) {
+  if (got == -1 && got_errno)
+    printf(" [-1 %s]", strerrorname_np(got_errno));
+  else
+    printf(" [%ld]", got);
+}
+
+static void ok(const char *what, long got, int got_errno) {
+  printf("ok %s", what);
+  observed(got, got_errno);
+  printf("\n");
+}
 
 static void fail(const char *what, long got, int got_errno, const char *expected) {
-  printf("not ok %s: got %ld (errno %s), expected %s\n", what, got,
-         got_errno ? strerrorname_np(got_errno) : "0", expected);
+  printf("not ok %s", what);
+  observed(got, got_errno);
+  printf(" expected %s\n", expected);
   failures++;
 }
 
@@ -44,7 +58,7 @@ static void fail(const char *what, long got, int got_errno, const char *expected
     long r_ = (long)(call);                               \
     int e_ = errno;                                       \
     if (r_ == -1 && e_ == (err))                          \
-      ok(what);                                           \
+      ok(what, r_, e_);                                   \
     else                                                  \
       fail(what, r_, r_ == -1 ? e_ : 0, "-1 with " #err); \
   } while (0)
@@ -56,7 +70,7 @@ static void fail(const char *what, long got, int got_errno, const char *expected
     long r_ = (long)(call);                      \
     int e_ = errno;                              \
     if (r_ == (long)(value))                     \
-      ok(what);                                  \
+      ok(what, r_, r_ == -1 ? e_ : 0);           \
     else                                         \
       fail(what, r_, r_ == -1 ? e_ : 0, #value); \
   } while (0)
@@ -127,7 +141,7 @@ static short wait_readable(int fd, int timeout_ms) {
 static void check_readable(int fd, const char *what) {
   short revents = wait_readable(fd, 2000);
   if ((revents & POLLIN) && !(revents & (POLLOUT | POLLHUP | POLLERR)))
-    ok(what);
+    ok(what, revents, 0);
   else
     fail(what, revents, 0, "POLLIN only");
 }
@@ -135,7 +149,7 @@ static void check_readable(int fd, const char *what) {
 static void check_not_readable(int fd, const char *what) {
   short revents = wait_readable(fd, 100);
   if (revents == 0)
-    ok(what);
+    ok(what, revents, 0);
   else
     fail(what, revents, 0, "no events at all");
 }
