@@ -152,6 +152,29 @@ describe('the contract, through the shim, from C', () => {
       run.go();
     }));
 
+  it('every intercepted call that succeeds leaves errno as it was, on each way it succeeds', () =>
+    scenario(
+      // One slot, so the session opened after the reset shares the old fd's;
+      // buffers held by the hypervisor, so an injected message goes out at once.
+      {
+        maxHmcs: 1,
+        buffers: { hypervisorOwned: 2 },
+        requestVmc: { outcome: 0x30000042, delayMs: 200 },
+      },
+      ['errno-preserved'],
+      40,
+      async (run, fake) => {
+        for (const tag of ['waiting', 'waiting-locally']) {
+          await run.ready(tag);
+          await new Promise((r) => setTimeout(r, 100));
+          await fake.inject(0, Buffer.from(tag));
+        }
+        await run.ready('reset');
+        await fake.reset();
+        run.go();
+      },
+    ));
+
   it('slot contention across two processes, and a close that keeps the slot busy', async () => {
     const fake = await startFakeDevice({ maxHmcs: 1, closeAnswer: { delayMs: 400 } });
     try {
