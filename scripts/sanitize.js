@@ -235,9 +235,24 @@ const VALGRIND_SCENARIOS = [
     options: { reinitializeAfterMs: null },
     ready: { queued: async (fake, go) => (await fake.reset(), go()) },
   },
+  {
+    args: ['errno-preserved'],
+    options: {
+      maxHmcs: 1,
+      buffers: { hypervisorOwned: 2 },
+      requestVmc: { outcome: 0x30000042, delayMs: 200 },
+    },
+    ready: {
+      waiting: (fake) => injectLater(fake, 'waiting'),
+      'waiting-locally': (fake) => injectLater(fake, 'waiting-locally'),
+      reset: async (fake, go) => (await fake.reset(), go()),
+    },
+  },
 ];
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+/** A message for the client's blocked read, once it has had time to block. */
+const injectLater = async (fake, text) => (await delay(100), fake.inject(0, Buffer.from(text)));
 
 async function valgrindContract(dir) {
   if (!tool('valgrind') && !installAsRoot('valgrind')) {

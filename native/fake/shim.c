@@ -245,6 +245,19 @@ static int result_to_return(int32_t result) {
   return -1;
 }
 
+/* A system call that succeeds leaves errno as it was (the kernel only sets it
+ * on failure), and programs may print or test errno after one. The shim's own
+ * calls on the way set it freely: filling the data socket until EAGAIN,
+ * peeking for a frame or the reset byte (EAGAIN), the real open of the fake's
+ * socket (ENXIO). So every exported function saves errno on entry and returns
+ * only through here, the work done in a function it calls (the _FORTIFY_SOURCE
+ * ones call those exported functions): no return path in there, now or after
+ * an edit, can leak the shim's errno. */
+static long errno_kept_on_success(long result, int saved_errno) {
+  if (result >= 0) errno = saved_errno;
+  return result;
+}
+
 /* ---- user memory, checked as the kernel would ------------------------------- */
 
 /* Where process_vm_readv/writev are refused (seccomp: EPERM; qemu-user: ENOSYS),
@@ -493,14 +506,16 @@ static int opened_or_fake(int fd, const char *path, int flags) {
 }
 
 /* open, open64, openat and openat64 differ only in the call they pass on. */
-#define OPEN_WRAPPER(name, real_call, ...)                                 \
-  EXPORT int name(__VA_ARGS__, int flags, ...) {                           \
-    if (is_device(path)) return fake_open(getenv(WIRE_ENV_SOCKET), flags); \
-    va_list ap;                                                            \
-    va_start(ap, flags);                                                   \
-    mode_t mode = va_arg(ap, mode_t);                                      \
-    va_end(ap);                                                            \
-    return opened_or_fake(real_call, path, flags);                         \
+#define OPEN_WRAPPER(name, real_call, ...)                               \
+  EXPORT int name(__VA_ARGS__, int flags, ...) {                         \
+    int saved_errno = errno;                                             \
+    va_list ap;                                                          \
+    va_start(ap, flags);                                                 \
+    mode_t mode = va_arg(ap, mode_t);                                    \
+    va_end(ap);                                                          \
+    int fd = is_device(path) ? fake_open(getenv(WIRE_ENV_SOCKET), flags) \
+                             : opened_or_fake(real_call, path, flags);   \
+    return (int)errno_kept_on_success(fd, saved_errno);                  \
   }
 
 OPEN_WRAPPER(open, REAL(open)(path, flags, mode), const char *path)
@@ -642,7 +657,7 @@ static ssize_t fake_write(struct fake_fd *e, const void *buf, size_t n) {
   return result_to_return(result);
 }
 
-EXPORT ssize_t read(int fd, void *buf, size_t n) {
+static ssize_t shim_read(int fd, void *buf, size_t n) {
   struct fake_fd *e = acquire(fd);
   if (e == NULL) return REAL(read)(fd, buf, n);
   ssize_t r = fake_read(e, buf, n);
@@ -652,12 +667,17 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
   return r;
 }
 
+EXPORT ssize_t read(int fd, void *buf, size_t n) {
+  int saved_errno = errno;
+  return errno_kept_on_success(shim_read(fd, buf, n), saved_errno);
+}
+
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
   if (n > buflen) abort(); /* what glibc's __chk_fail does */
   return read(fd, buf, n);
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+static ssize_t shim_write(int fd, const void *buf, size_t n) {
   struct fake_fd *e = acquire(fd);
   if (e == NULL) return REAL(write)(fd, buf, n);
   ssize_t r = fake_write(e, buf, n);
@@ -665,6 +685,11 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   release(e);
   errno = saved;
   return r;
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+  int saved_errno = errno;
+  return errno_kept_on_success(shim_write(fd, buf, n), saved_errno);
 }
 
 /* ---- ioctl ------------------------------------------------------------------------ */
@@ -734,11 +759,7 @@ static int fake_ioctl(struct fake_fd *e, unsigned long request, void *arg) {
   }
 }
 
-EXPORT int ioctl(int fd, unsigned long request, ...) {
-  va_list ap;
-  va_start(ap, request);
-  void *arg = va_arg(ap, void *);
-  va_end(ap);
+static int shim_ioctl(int fd, unsigned long request, void *arg) {
   struct fake_fd *e = acquire(fd);
   if (e == NULL) return REAL(ioctl)(fd, request, arg);
   int r;
@@ -759,9 +780,18 @@ EXPORT int ioctl(int fd, unsigned long request, ...) {
   return r;
 }
 
+EXPORT int ioctl(int fd, unsigned long request, ...) {
+  int saved_errno = errno;
+  va_list ap;
+  va_start(ap, request);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return (int)errno_kept_on_success(shim_ioctl(fd, request, arg), saved_errno);
+}
+
 /* ---- close ------------------------------------------------------------------------ */
 
-EXPORT int close(int fd) {
+static int shim_close(int fd) {
   struct fake_fd *e = uninstall(fd);
   if (e == NULL) return REAL(close)(fd);
   int32_t result = 0;
@@ -773,4 +803,9 @@ EXPORT int close(int fd) {
   release(e);
   /* As with any close(), the fd is released even when an error is reported. */
   return result_to_return(result);
+}
+
+EXPORT int close(int fd) {
+  int saved_errno = errno;
+  return (int)errno_kept_on_success(shim_close(fd), saved_errno);
 }

@@ -60,5 +60,8 @@ export function fakeTarget(client: string, fake: FakeDeviceHandle): ContractTarg
     start: (p) => runContractClient(client, fake, p.args),
     reset: (options) => fake.reset(options),
     configure: (options) => fake.configure(options),
+    inject: async (slot, data) => {
+      await fake.inject(slot, data);
+    },
   };
 }

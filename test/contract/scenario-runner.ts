@@ -23,6 +23,7 @@ export interface ContractTarget {
   start(process: ContractProcess): ContractRun;
   reset(options: { reinitializeAfterMs?: number | null }): Promise<void>;
   configure(options: FakeDeviceOptions): Promise<void>;
+  inject(slot: number, data: Buffer): Promise<void>;
 }
 
 /** What each client of a scenario printed, and how it ended. */
@@ -57,6 +58,7 @@ export async function runScenario(
     else if ('go' in step) started(step.go).go();
     else if ('reset' in step) await target.reset(step.reset);
     else if ('configure' in step) await target.configure(step.configure);
+    else if ('inject' in step) await target.inject(0, Buffer.from(step.inject));
     else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
   }
   const processes = [];

@@ -19,6 +19,8 @@ export type ContractStep =
   | { readonly reset: { readonly reinitializeAfterMs?: number | null } }
   /** Change the hypervisor's behaviour. */
   | { readonly configure: FakeDeviceOptions }
+  /** An unsolicited message (these bytes) to the session on slot 0. */
+  | { readonly inject: string }
   | { readonly sleepMs: number };
 
 /** One run of the contract client. */
@@ -163,6 +165,30 @@ export const CONTRACT_SCENARIOS: readonly ContractScenario[] = [
     options: { reinitializeAfterMs: null },
     processes: one(['reset-drains'], 4),
     steps: [{ wait: 'queued', process: 'client' }, { reset: {} }, { go: 'client' }],
+  },
+  {
+    name: 'errno-preserved',
+    title: 'every intercepted call that succeeds leaves errno as it was, on each way it succeeds',
+    // One slot, so the session opened after the reset shares the old fd's;
+    // buffers held by the hypervisor, so an injected message goes out at once.
+    options: {
+      maxHmcs: 1,
+      buffers: { hypervisorOwned: 2 },
+      requestVmc: { outcome: 0x30000042, delayMs: 200 },
+    },
+    processes: one(['errno-preserved'], 40),
+    steps: [
+      // Each blocked read gets its message once it has had time to block.
+      { wait: 'waiting', process: 'client' },
+      { sleepMs: 100 },
+      { inject: 'waiting' },
+      { wait: 'waiting-locally', process: 'client' },
+      { sleepMs: 100 },
+      { inject: 'waiting-locally' },
+      { wait: 'reset', process: 'client' },
+      { reset: {} },
+      { go: 'client' },
+    ],
   },
   {
     name: 'slots',
