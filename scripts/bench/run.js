@@ -11,6 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 const { promisify } = require('node:util');
+const { echoBlocks, echoTable } = require('./echo-blocks');
 
 const root = path.resolve(__dirname, '..', '..');
 const { startFakeDevice } = require(path.join(root, 'dist', 'cjs', 'fake'));
@@ -26,17 +27,6 @@ const PIPELINE_COUNT = Number(process.env.BENCH_PIPELINE_COUNT ?? 15000);
 const SIZES = [64, 1024, 4096];
 const MTU = 8192; // so that 4 KiB of data plus the 32-byte header fits
 const out = process.argv[2] ?? path.join(root, 'bench-results.json');
-
-/** The values at the given quantiles (0..1), from one sort. */
-function quantiles(values, ...qs) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-}
-
-function stats(rttNs, totalNs) {
-  const [median, p99] = quantiles(rttNs, 0.5, 0.99);
-  return { perSec: (rttNs.length * 1e9) / totalNs, medianUs: median / 1000, p99Us: p99 / 1000 };
-}
 
 /** A client process that stays up for the whole bench and runs one block per request. */
 function blockClient(name, command, args, env) {
@@ -102,41 +92,14 @@ async function main() {
     pipeline: null,
   };
   try {
-    // The fake is JavaScript too: its hot paths and the clients' are compiled
-    // at every size before anything is timed.
-    for (const bytes of SIZES)
-      for (const p of Object.values(paths)) await p.block(bytes, 0, WARMUP);
-    for (const bytes of SIZES) {
-      const blocks = { a: [], b: [], c: [] };
-      for (let i = 0; i < BLOCKS; i++) {
-        // Short blocks, the three paths one after the other in a rotating
-        // order: each block's ratios compare runs a fraction of a second
-        // apart, so the machine's drift cancels and no path always goes first.
-        const order = ['c', 'b', 'a'];
-        for (let k = 0; k < i % 3; k++) order.push(order.shift());
-        for (const key of order)
-          blocks[key].push(await paths[key].block(bytes, COUNT, BLOCK_WARMUP));
-      }
-      const pooled = (key) =>
-        stats(
-          blocks[key].flatMap((r) => r.rttNs),
-          blocks[key].reduce((sum, r) => sum + r.totalNs, 0),
-        );
-      // Throughput ratio per block (C's time over the path's), then their median and quartiles.
-      const ratios = (key) => blocks.c.map((rc, i) => rc.totalNs / blocks[key][i].totalNs);
-      const summary = (values) => {
-        const [q1, median, q3] = quantiles(values, 0.25, 0.5, 0.75);
-        return { median, q1, q3 };
-      };
-      results.echo.push({
-        dataBytes: bytes,
-        client: pooled('a'),
-        session: pooled('b'),
-        c: pooled('c'),
-        ratioClientToC: summary(ratios('a')),
-        ratioSessionToC: summary(ratios('b')),
-      });
-    }
+    // The fake is JavaScript too: its hot paths are compiled in the warm-up as the clients' are.
+    results.echo = await echoBlocks(paths, {
+      sizes: SIZES,
+      blocks: BLOCKS,
+      count: COUNT,
+      blockWarmup: BLOCK_WARMUP,
+      warmup: WARMUP,
+    });
     const { stdout } = await run(
       process.execPath,
       [
@@ -174,24 +137,11 @@ function machine() {
 }
 
 function print(r) {
-  const f = (n, d = 0) => n.toFixed(d).padStart(8);
   console.log(
     `Echo round trips on the fake device: ${r.blocks} blocks per size of ${r.count} timed round trips per path (after ${r.blockWarmup} unmeasured), paths alternating`,
   );
   console.log(`${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}\n`);
-  console.log('   data  path              msgs/s  median µs   p99 µs   vs C (quartiles)');
-  for (const e of r.echo) {
-    for (const [name, s, ratio] of [
-      ['(a) HMC client', e.client, e.ratioClientToC],
-      ['(b) raw session', e.session, e.ratioSessionToC],
-      ['(c) C client', e.c, null],
-    ])
-      console.log(
-        `${String(e.dataBytes).padStart(7)}  ${name.padEnd(16)}${f(s.perSec)}${f(s.medianUs, 1)}  ${f(s.p99Us, 1)}  ${
-          ratio ? `${ratio.median.toFixed(2)} (${ratio.q1.toFixed(2)}–${ratio.q3.toFixed(2)})` : '1'
-        }`,
-      );
-  }
+  console.log(echoTable(r.echo));
   const p = r.pipeline;
   console.log(`\nPipelined, ${p.inFlight} in flight: ${p.perSec.toFixed(0)} msgs/s`);
   console.log(
