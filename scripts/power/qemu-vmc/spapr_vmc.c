@@ -63,9 +63,10 @@ enum {
 
 #define VMC_CRQ_LEN             16
 /*
- * Entries for the guest that wait for a free slot in its queue (the guest's
- * queue has 256). When this many wait, the socket is not read any further
- * until the guest makes room: the hypervisor is held back, not forgotten.
+ * Entries for the guest that wait for a free slot in its queue (the driver's
+ * queue is one page: 256 entries, 4096 with 64 KiB pages). When this many
+ * wait, the socket is not read any further until the guest makes room: the
+ * hypervisor is held back, not forgotten.
  */
 #define VMC_PENDING_MAX         1024
 
@@ -388,19 +389,17 @@ static void vmc_event(void *opaque, QEMUChrEvent event)
         vmc_send(s, VMC_HELLO, hello, sizeof(hello));
         break;
     case CHR_EVENT_CLOSED:
-        if (!s->connected) {
+        s->connected = false;
+        if (!s->up) {
+            /* Never came up: nothing of it waits, no partner to lose */
             break;
         }
-        s->connected = false;
+        s->up = false;
         vmc_forget(s);
-        /*
-         * The partner failed: the driver resets its sessions and waits for
-         * an INIT. Not again when it never came up (no partner to lose).
-         */
-        if (s->up && s->vdev.crq.qsize) {
+        /* The partner failed: the driver resets and waits for an INIT */
+        if (s->vdev.crq.qsize) {
             vmc_to_guest(s, transport_event);
         }
-        s->up = false;
         break;
     default:
         break;
@@ -638,6 +637,10 @@ static void spapr_vmc_class_init(ObjectClass *klass, void *data)
     k->rtce_window_size = 0x10000000;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
     device_class_set_props(dc, spapr_vmc_properties);
+    object_class_property_set_description(klass, "window-size",
+        "bytes of the remote window (the hypervisor's buffers)");
+    object_class_property_set_description(klass, "remote-liobn",
+        "LIOBN of the remote window (0: 0x7e000000 | (reg & 0xffffff))");
     dc->vmsd = &vmstate_spapr_vmc;
 }
 
