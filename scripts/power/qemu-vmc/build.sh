@@ -160,13 +160,12 @@ patch -s -F0 --no-backup-if-mismatch "$patched_meson" <"$inputs/meson.patch" >&2
   die "meson.patch does not apply to hw/ppc/meson.build of qemu $version"
 
 if [ "$mode" = patch ]; then
-  d="$inputs/diff"
-  mkdir -p "$d/a/hw/ppc" "$d/b/hw/ppc"
-  cp "$tree/.ibmvmc/meson.build.debian" "$d/a/hw/ppc/meson.build"
-  cp "$patched_meson" "$d/b/hw/ppc/meson.build"
-  cp "$inputs/spapr_vmc.c" "$d/b/hw/ppc/spapr_vmc.c"
   log "the spapr-vmc device against qemu $version (Debian-patched), for patch -p1"
-  (cd "$d" && diff -ruN a b) || [ $? -eq 1 ]
+  # Labels instead of the temporary files' names and times: the same input
+  # gives the same diff.
+  diff -u --label a/hw/ppc/meson.build --label b/hw/ppc/meson.build \
+    "$tree/.ibmvmc/meson.build.debian" "$patched_meson" || [ $? -eq 1 ]
+  diff -u --label /dev/null --label b/hw/ppc/spapr_vmc.c /dev/null "$inputs/spapr_vmc.c" || [ $? -eq 1 ]
   exit 0
 fi
 
