@@ -131,7 +131,7 @@ static int open_device(int flags) {
 
 static void set_hmc_id(int fd, const char *name) {
   unsigned char id[IBMVMC_HMC_ID_LEN] = {0};
-  strncpy((char *)id, name, sizeof(id));
+  memcpy(id, name, strnlen(name, sizeof(id))); /* NUL-padded, not terminated */
   EXPECT_RESULT(ioctl(fd, IBMVMC_IOCTL_SETHMCID, id), 0, "SETHMCID binds a session");
 }
 
