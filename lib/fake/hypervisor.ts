@@ -21,6 +21,7 @@ import {
   type CrqHmcMessage,
   type CrqMessage,
 } from './crq';
+import { bufferAddress } from './buffer-address';
 import type { CrqLink, HypervisorEndpoint } from './crq-link';
 import { MAX_HMCS } from './driver-slot';
 import {
@@ -93,6 +94,9 @@ const REQUEST_VMC_RC: Readonly<Record<RequestVmcFailure, RequestVmcReturnCode>> 
   ENODEV: 'H_RESOURCE',
   EINVAL: 'H_PARAMETER',
 };
+
+/** Add Buffer's address for a buffer outside the window layout (never a valid address). */
+const NO_BUFFER_ADDRESS = 0xffffffff;
 
 /** Reason byte of the transport event: the partner deregistered its queue. */
 const PARTNER_DEREGISTERED = 0x02;
@@ -583,8 +587,10 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
         session,
         index,
         bufferId,
-        // The buffer's I/O address in the hypervisor's window (informative).
-        word3: (index << 16) | bufferId,
+        // The buffer's address in the hypervisor's window, which the driver
+        // copies to and from. An id with no place in the layout is past any
+        // pool: the driver refuses it before using the address.
+        word3: bufferAddress(index, bufferId) ?? NO_BUFFER_ADDRESS,
       }),
     );
   }
