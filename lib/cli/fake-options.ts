@@ -4,6 +4,7 @@
  * works there works here.
  */
 import type { FakeDeviceOptions, OpenFault, RequestVmcFailure } from '../fake/options';
+import type { DriverOnlyOption } from '../fake/qemu/options';
 import { stringOption, type OptionHelp, type OptionSpec, type OptionValues } from './option-values';
 import { parseInteger, parseMs } from './parse-values';
 import { UsageError } from './usage-error';
@@ -13,6 +14,8 @@ interface FakeOption {
   readonly name: string;
   readonly value: string | undefined;
   readonly meaning: string;
+  /** The option it sets when only the fake driver or the shim honours it (not `fake-hypervisor`). */
+  readonly driverOnly?: DriverOnlyOption;
   apply(options: FakeDeviceOptions, text: string | true): void;
 }
 
@@ -69,6 +72,7 @@ const OPTIONS: readonly FakeOption[] = [
     name: 'no-vmc',
     value: undefined,
     meaning: 'no VMC adapter: the driver stays in state initial',
+    driverOnly: 'haveVmc',
     apply: (o) => (o.haveVmc = false),
   },
   {
@@ -178,6 +182,7 @@ const OPTIONS: readonly FakeOption[] = [
     name: 'open-fault',
     value: 'ERRNO',
     meaning: 'open() of the device fails with ENOENT or EACCES',
+    driverOnly: 'openFault',
     apply: (o, t) => {
       if (t !== 'ENOENT' && t !== 'EACCES')
         throw new UsageError(`--open-fault takes ENOENT or EACCES, got "${String(t)}"`);
@@ -188,6 +193,7 @@ const OPTIONS: readonly FakeOption[] = [
     name: 'open-busy-ms',
     value: 'MS',
     meaning: 'open() fails with EBUSY for this long, as drivers before 4.19 did (0)',
+    driverOnly: 'openBusyMs',
     apply: (o, t) => (o.openBusyMs = parseMs('--open-busy-ms', String(t))),
   },
   {
@@ -203,11 +209,30 @@ export const FAKE_OPTION_SPEC: OptionSpec = Object.fromEntries(
   OPTIONS.map((o) => [o.name, { type: o.value === undefined ? 'boolean' : 'string' } as const]),
 );
 
+function help(o: FakeOption): OptionHelp {
+  return [`--${o.name}${o.value === undefined ? '' : ` ${o.value}`}`, o.meaning];
+}
+
 /** The fake options for help texts. */
-export const FAKE_OPTION_HELP: readonly OptionHelp[] = OPTIONS.map((o) => [
-  `--${o.name}${o.value === undefined ? '' : ` ${o.value}`}`,
-  o.meaning,
-]);
+export const FAKE_OPTION_HELP: readonly OptionHelp[] = OPTIONS.map(help);
+
+/** The fake options that shape the hypervisor alone (`fake-hypervisor`), for its help text. */
+export const FAKE_HYPERVISOR_OPTION_HELP: readonly OptionHelp[] = OPTIONS.filter(
+  (o) => o.driverOnly === undefined,
+).map(help);
+
+/**
+ * The first option given that only the fake driver or the shim honours.
+ *
+ * @param values - Parsed options.
+ * @returns Its flag (`--no-vmc`) and the option it sets, or undefined.
+ */
+export function driverOnlyOptionGiven(
+  values: OptionValues,
+): { flag: string; option: DriverOnlyOption } | undefined {
+  const o = OPTIONS.find((o) => o.driverOnly !== undefined && isGiven(values, o));
+  return o?.driverOnly === undefined ? undefined : { flag: `--${o.name}`, option: o.driverOnly };
+}
 
 /**
  * The fake options given on the command line, as FakeDeviceOptions.
@@ -222,8 +247,7 @@ export function fakeOptionsFrom(values: OptionValues): {
   const options: FakeDeviceOptions = {};
   const given: string[] = [];
   for (const option of OPTIONS) {
-    const raw = values[option.name];
-    if (raw === undefined || raw === false) continue;
+    if (!isGiven(values, option)) continue;
     given.push(`--${option.name}`);
     option.apply(
       options,
@@ -231,4 +255,9 @@ export function fakeOptionsFrom(values: OptionValues): {
     );
   }
   return { options, given };
+}
+
+function isGiven(values: OptionValues, option: FakeOption): boolean {
+  const raw = values[option.name];
+  return raw !== undefined && raw !== false;
 }

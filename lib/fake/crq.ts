@@ -111,7 +111,7 @@ export interface CrqHmcMessage {
   readonly index: number;
   /** Buffer id (u16). */
   readonly bufferId: number;
-  /** Last word: the buffer's I/O address in ADD_BUFFER, the message length in SIGNAL (u32). */
+  /** Last word: the buffer's address in the hypervisor's window in ADD_BUFFER (buffer-address.ts), the message length in SIGNAL (u32). */
   readonly word3: number;
 }
 

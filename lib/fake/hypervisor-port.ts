@@ -12,6 +12,18 @@ export type RequestVmcReturnCode =
 export type RequestVmcHcallResult =
   { readonly rc: 'H_SUCCESS'; readonly index: number } | { readonly rc: RequestVmcReturnCode };
 
+/** The PAPR return codes of H_REQUEST_VMC as numbers: what the call leaves in R3. */
+export const REQUEST_VMC_RETURN_CODE: Readonly<Record<RequestVmcHcallResult['rc'], number>> =
+  Object.freeze({
+    H_SUCCESS: 0,
+    H_HARDWARE: -1,
+    H_FUNCTION: -2,
+    H_PARAMETER: -4,
+    H_AUTHORITY: -10,
+    H_RESOURCE: -16,
+    H_NOT_AVAILABLE: 3,
+  });
+
 /** The hypervisor, as the driver calls it directly. */
 export interface HypervisorPort {
   /** Copies a message from the partition's buffer into the hypervisor's buffer of the same slot and id. */

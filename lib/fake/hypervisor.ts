@@ -21,6 +21,7 @@ import {
   type CrqHmcMessage,
   type CrqMessage,
 } from './crq';
+import { bufferAddress } from './buffer-address';
 import type { CrqLink, HypervisorEndpoint } from './crq-link';
 import { MAX_HMCS } from './driver-slot';
 import {
@@ -56,6 +57,8 @@ export interface HypervisorSlotSnapshot {
   readonly hmcId: string;
   /** Buffers of this slot lent to the driver and not taken back. */
   readonly lent: number;
+  /** Of those, the ones the driver has accepted (its Add Buffer answer arrived, with success). */
+  readonly accepted: number;
   /** Buffers the hypervisor holds, usable for answers and unsolicited messages. */
   readonly held: number;
   /** Messages waiting for a buffer the hypervisor holds. */
@@ -77,6 +80,8 @@ interface HypervisorSlot {
   hmcId: string;
   /** Buffer id → owner, for every buffer lent to the driver. */
   readonly lent: Map<number, number>;
+  /** Ids of lent buffers the driver has accepted. */
+  readonly accepted: Set<number>;
   /** Ids of the buffers the hypervisor may put a message in, oldest first. */
   held: number[];
   /** Answers and unsolicited messages waiting for a held buffer. */
@@ -93,6 +98,9 @@ const REQUEST_VMC_RC: Readonly<Record<RequestVmcFailure, RequestVmcReturnCode>> 
   ENODEV: 'H_RESOURCE',
   EINVAL: 'H_PARAMETER',
 };
+
+/** Add Buffer's address for a buffer outside the window layout (never a valid address). */
+const NO_BUFFER_ADDRESS = 0xffffffff;
 
 /** Reason byte of the transport event: the partner deregistered its queue. */
 const PARTNER_DEREGISTERED = 0x02;
@@ -198,6 +206,24 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
     this.link.sendToDriver({ format: 'init', type: CRQ_INIT_TYPE.INIT });
   }
 
+  /**
+   * True once the capabilities are exchanged and the driver has accepted
+   * every buffer lent on each negotiated slot, at least one per slot unless
+   * start-up buffers are withheld: a SETHMCID can then find a buffer. (With
+   * none configured, true as soon as the capabilities are answered.)
+   */
+  get startupComplete(): boolean {
+    const negotiated = this.negotiatedValue;
+    if (!this.link.hypervisorRegistered || negotiated === null) return false;
+    const needOne = this.options().buffers.startup > 0;
+    return this.slots
+      .slice(0, negotiated.slots)
+      .every(
+        (s) =>
+          (!needOne || s.accepted.size > 0) && [...s.lent.keys()].every((id) => s.accepted.has(id)),
+      );
+  }
+
   /** The hypervisor's view of a slot. */
   snapshot(slot: number): HypervisorSlotSnapshot {
     const s = this.slots[slot] ?? emptySlot();
@@ -206,6 +232,7 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
       session: s.session,
       hmcId: s.hmcId,
       lent: s.lent.size,
+      accepted: s.accepted.size,
       held: s.held.length,
       waiting: s.outbox.length,
     };
@@ -534,16 +561,22 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
   }
 
   private addBufferAnswered(message: CrqHmcMessage): void {
-    if (message.status === CRQ_STATUS.SUCCESS) return;
     const slot = this.slots[message.index];
     if (slot === undefined) return;
+    if (message.status === CRQ_STATUS.SUCCESS) {
+      if (slot.lent.has(message.bufferId)) slot.accepted.add(message.bufferId);
+      return;
+    }
     this.note(
       `add buffer ${message.bufferId} of slot ${message.index} refused with status ${message.status}`,
     );
     const pool = this.negotiatedValue?.poolSize ?? 0;
     // An id in range refused as a duplicate: the driver kept that buffer
     // through a reset (a slot never reserved is not wiped), so it is still lent.
-    if (message.status === CRQ_STATUS.INVALID_BUFFER_ID && message.bufferId < pool) return;
+    if (message.status === CRQ_STATUS.INVALID_BUFFER_ID && message.bufferId < pool) {
+      if (slot.lent.has(message.bufferId)) slot.accepted.add(message.bufferId);
+      return;
+    }
     slot.lent.delete(message.bufferId);
     slot.held = slot.held.filter((id) => id !== message.bufferId);
   }
@@ -552,6 +585,7 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
     const slot = this.slots[message.index];
     if (slot === undefined || message.status !== CRQ_STATUS.SUCCESS) return;
     slot.lent.delete(message.bufferId);
+    slot.accepted.delete(message.bufferId);
     slot.held = slot.held.filter((id) => id !== message.bufferId);
   }
 
@@ -583,8 +617,10 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
         session,
         index,
         bufferId,
-        // The buffer's I/O address in the hypervisor's window (informative).
-        word3: (index << 16) | bufferId,
+        // The buffer's address in the hypervisor's window, which the driver
+        // copies to and from. An id with no place in the layout is past any
+        // pool: the driver refuses it before using the address.
+        word3: bufferAddress(index, bufferId) ?? NO_BUFFER_ADDRESS,
       }),
     );
   }
@@ -593,6 +629,7 @@ export class FakeHypervisor implements HypervisorEndpoint, HypervisorPort {
     const slot = this.slots[index];
     slot.state = 'none';
     slot.lent.clear();
+    slot.accepted.clear();
     slot.held = [];
     slot.outbox = [];
     slot.openAnswerDue = false;
@@ -629,6 +666,7 @@ function emptySlot(): HypervisorSlot {
     session: 0,
     hmcId: '',
     lent: new Map(),
+    accepted: new Set(),
     held: [],
     outbox: [],
     openAnswerDue: false,

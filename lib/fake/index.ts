@@ -6,6 +6,8 @@
  * processes under test. `FakeDevice` runs one in this thread, for clients that
  * are other processes. `FakeSystem` is the model alone (driver, hypervisor and
  * the queues between them), to drive directly with a `ManualScheduler`.
+ * `startQemuHypervisor()` puts the fake hypervisor behind QEMU's `spapr-vmc`
+ * device instead, so the real driver in a guest runs against it.
  *
  * @packageDocumentation
  */
@@ -48,6 +50,60 @@ export type {
 } from './log';
 export { FakeSystem } from './system';
 export type { FakeSystemDeps } from './system';
+export { HypervisorSide } from './hypervisor-side';
+export {
+  BUFFER_ADDRESS_STRIDE,
+  BUFFER_WINDOW_SIZE,
+  SLOT_ADDRESS_STRIDE,
+  bufferAddress,
+  locateBufferAddress,
+} from './buffer-address';
+export type { BufferLocation } from './buffer-address';
+export { startQemuHypervisor } from './qemu/start';
+export type {
+  QemuHypervisorHandle,
+  QemuHypervisorState,
+  QemuSlotSnapshot,
+  StartQemuHypervisorOptions,
+  WaitForDriverOptions,
+} from './qemu/start';
+export { DRIVER_ONLY_OPTIONS, insmodArguments, resolveQemuOptions } from './qemu/options';
+export type { DriverOnlyOption, QemuHypervisorOptions } from './qemu/options';
+export { QemuBridge } from './qemu/bridge';
+export type { QemuAdapterInfo, SendFrame } from './qemu/bridge';
+export { QemuBridgeServer } from './qemu/server';
+export type { QemuBridgeServerOptions } from './qemu/server';
+export {
+  QEMU_BRIDGE_VERSION,
+  QEMU_FRAME_HEADER_LENGTH,
+  QEMU_FRAME_MAX_PAYLOAD,
+  QEMU_FRAME_TYPE,
+  QEMU_PROTOCOL_ERROR,
+  QemuFrameDecoder,
+  QemuProtocolError,
+  decodeHypervisorFrame,
+  decodeQemuFrame,
+  encodeHypervisorFrame,
+  encodeQemuFrame,
+} from './qemu/frames';
+export type {
+  CrqFrame,
+  HypervisorFrame,
+  HypervisorHelloFrame,
+  NoteFrame,
+  QemuFrame,
+  QemuHelloFrame,
+  RequestVmcAnswerFrame,
+  RequestVmcFrame,
+  ResetFrame,
+  WindowBytesFrame,
+} from './qemu/frames';
+export { REQUEST_VMC_RETURN_CODE } from './hypervisor-port';
+export type {
+  HypervisorPort,
+  RequestVmcHcallResult,
+  RequestVmcReturnCode,
+} from './hypervisor-port';
 export { FakeDriver, DRIVER_STATE, DRIVER_STATE_NAMES } from './driver';
 export type { DriverListener, DriverState, QueryResult, RequestVmcResult } from './driver';
 export { FakeHypervisor } from './hypervisor';
@@ -84,5 +140,5 @@ export {
   FrameReader,
 } from './wire';
 export { findPreloadPath, preloadCandidates, PRELOAD_FILE_NAME } from './preload-path';
-export { sysfsParametersDir, writeSysfs } from './sysfs';
+export { MODULE_PARAMETER_NAMES, sysfsParametersDir, writeSysfs } from './sysfs';
 export type { ModuleParameters } from './sysfs';

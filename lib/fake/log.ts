@@ -55,7 +55,8 @@ export interface FakeStateEntry {
 export interface FakeNoteEntry {
   readonly at: number;
   readonly kind: 'note';
-  readonly source: 'driver' | 'hypervisor' | 'server';
+  /** Who noted it: the fake driver, the hypervisor, a socket server, or QEMU (its NOTE frames). */
+  readonly source: 'driver' | 'hypervisor' | 'server' | 'qemu';
   readonly text: string;
 }
 

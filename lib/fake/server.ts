@@ -10,7 +10,7 @@
  * message queued for that fd as a length-prefixed frame, and never reads them.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import type { DriverListener, FakeDriver } from './driver';
 import { ERRNO } from './errno';
@@ -30,9 +30,9 @@ import {
   encodeReply,
   encodeReplyWords,
 } from './wire';
+import { MAX_SOCKET_PATH_LENGTH, closeServer, listenOn } from './unix-socket';
 
-/** Longest path a Unix socket address can hold on Linux (sun_path is 108 bytes with its NUL). */
-export const MAX_SOCKET_PATH_LENGTH = 107;
+export { MAX_SOCKET_PATH_LENGTH } from './unix-socket';
 
 /** How long a data connection may wait for its OPEN before it is dropped. */
 const UNCLAIMED_DATA_TIMEOUT_MS = 60_000;
@@ -141,8 +141,6 @@ export class FakeServer implements DriverListener {
     }
     const server = new FakeServer(options);
     try {
-      await removeStaleSocket(server.socketPath);
-      await removeStaleSocket(server.dataPath);
       await listenOn(server.data, server.dataPath);
       await listenOn(server.control, server.socketPath);
     } catch (error) {
@@ -452,35 +450,5 @@ export class FakeServer implements DriverListener {
     if (this.log.enabled) {
       this.log.add({ at: this.scheduler.now(), kind: 'note', source: 'server', text });
     }
-  }
-}
-
-function listenOn(server: net.Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-  });
-}
-
-/** Removes a leftover socket file (never anything else) so listen() can bind. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    const stats = await lstat(path);
-    if (stats.isSocket()) await rm(path, { force: true });
-  } catch {
-    // Missing: nothing to remove.
   }
 }

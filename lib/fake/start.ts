@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { childEntryPath } from './entry-path';
 import { FakeDeviceError } from './errors';
+import { cleanUpAtExit } from './exit-cleanup';
 import type { FakeResetOptions } from './fake-device';
 import { normalizeAnswer, type FakeMessageHandler } from './handler';
 import {
@@ -109,13 +110,6 @@ const DEFAULT_TIMEOUT_MS =
     ? Number(process.env.IBMVMC_FAKE_START_TIMEOUT_MS)
     : 10_000;
 
-/** Handles not stopped yet: if this process exits without stopping them, their directories and children go with it. */
-const running = new Set<Handle>();
-let exitHookInstalled = false;
-
-function cleanUpAtExit(): void {
-  for (const handle of running) handle.abandon();
-}
 const EXIT_GRACE_MS = 3_000;
 
 /**
@@ -138,11 +132,6 @@ export async function startFakeDevice(
   const entry = childEntryPath();
   const dir = await mkdtemp(path.join(tmpDir ?? tmpdir(), 'ibmvmc-fake-'));
   const handle = new Handle(runIn, dir, entry, handler ?? null, timeoutMs);
-  running.add(handle);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', cleanUpAtExit);
-  }
   try {
     await handle.start(device);
   } catch (error) {
@@ -177,6 +166,8 @@ class Handle implements FakeDeviceHandle {
   private stopWaiter: (() => void) | null = null;
   private gone = false;
   private stopping: Promise<void> | null = null;
+  /** If this process exits without stopping the fake, its directory and child go with it. */
+  private readonly cancelExitCleanUp = cleanUpAtExit(() => this.abandon());
 
   constructor(
     readonly runIn: FakeRunIn,
@@ -284,7 +275,7 @@ class Handle implements FakeDeviceHandle {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown().finally(() => running.delete(this));
+    this.stopping ??= this.shutdown().finally(this.cancelExitCleanUp);
     return this.stopping;
   }
 

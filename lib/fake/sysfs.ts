@@ -14,6 +14,10 @@ export interface ModuleParameters {
   readonly maxHmcs: number;
 }
 
+/** The parameters' names in the kernel (sysfs files, `insmod` arguments). */
+export const MODULE_PARAMETER_NAMES: Readonly<Record<keyof ModuleParameters, string>> =
+  Object.freeze({ maxMtu: 'max_mtu', bufPoolSize: 'buf_pool_size', maxHmcs: 'max_hmcs' });
+
 /** The parameters directory under a sysfs root. */
 export function sysfsParametersDir(root: string): string {
   return path.join(root, 'module', 'ibmvmc', 'parameters');
@@ -27,11 +31,11 @@ export function sysfsParametersDir(root: string): string {
 export async function writeSysfs(root: string, params: ModuleParameters): Promise<void> {
   const dir = sysfsParametersDir(root);
   await mkdir(dir, { recursive: true });
-  await Promise.all([
-    writeFile(path.join(dir, 'max_mtu'), `${params.maxMtu}\n`),
-    writeFile(path.join(dir, 'buf_pool_size'), `${params.bufPoolSize}\n`),
-    writeFile(path.join(dir, 'max_hmcs'), `${params.maxHmcs}\n`),
-  ]);
+  await Promise.all(
+    (Object.keys(MODULE_PARAMETER_NAMES) as Array<keyof ModuleParameters>).map((key) =>
+      writeFile(path.join(dir, MODULE_PARAMETER_NAMES[key]), `${params[key]}\n`),
+    ),
+  );
 }
 
 /**

@@ -5,6 +5,7 @@
  * starts with a little-endian u32 payload length, which is all the
  * incremental {@link FrameReader} needs to know.
  */
+export { FrameReader } from './frame-reader';
 
 /** Environment variable naming the control socket. */
 export const WIRE_ENV_SOCKET = 'IBMVMC_FAKE_SOCKET';
@@ -121,73 +122,4 @@ export function encodeDataFrame(message: Uint8Array, localReadLimit: number): Bu
   frame.writeUInt32LE(localReadLimit >>> 0, 4);
   frame.set(message, WIRE_DATA_HEADER_LENGTH);
   return frame;
-}
-
-/**
- * Splits a byte stream into frames whose first four bytes are a little-endian
- * payload length. Whole frames inside one chunk are handed out as views of
- * it; only a frame split across chunks is copied, once, when it is complete.
- */
-export class FrameReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Bytes needed before the pending chunks can make progress. */
-  private needed: number;
-
-  /**
-   * @param headerLength - Bytes before the payload (4, 8 or 16).
-   * @param maxPayload - Larger announced payloads are a protocol error.
-   * @param onFrame - Gets each whole frame, header included.
-   */
-  constructor(
-    private readonly headerLength: number,
-    private readonly maxPayload: number,
-    private readonly onFrame: (frame: Buffer) => void,
-  ) {
-    this.needed = headerLength;
-  }
-
-  /** Bytes received and not yet handed out. */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-
-  /**
-   * Feeds bytes in; calls `onFrame` for each frame completed.
-   *
-   * @throws RangeError when a frame announces a payload over the maximum (the stream is then unusable).
-   */
-  push(chunk: Buffer): void {
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.pendingBytes < this.needed) return;
-      chunk = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    let offset = 0;
-    while (chunk.length - offset >= this.headerLength) {
-      const payload = chunk.readUInt32LE(offset);
-      if (payload > this.maxPayload) {
-        throw new RangeError(
-          `frame payload of ${payload} bytes, over the maximum of ${this.maxPayload}`,
-        );
-      }
-      const total = this.headerLength + payload;
-      if (chunk.length - offset < total) {
-        this.needed = total;
-        break;
-      }
-      this.onFrame(chunk.subarray(offset, offset + total));
-      offset += total;
-    }
-    if (offset < chunk.length) {
-      if (chunk.length - offset < this.headerLength) this.needed = this.headerLength;
-      this.pending.push(chunk.subarray(offset));
-      this.pendingBytes = chunk.length - offset;
-    } else {
-      this.needed = this.headerLength;
-    }
-  }
 }

@@ -7,7 +7,15 @@ import * as path from 'node:path';
 import { TIME_SCALE } from '../helpers/time-scale';
 import { runCli } from './run-cli';
 
-const COMMANDS = ['status', 'request-vmc', 'ping', 'send', 'listen', 'fake-device'];
+const COMMANDS = [
+  'status',
+  'request-vmc',
+  'ping',
+  'send',
+  'listen',
+  'fake-device',
+  'fake-hypervisor',
+];
 
 describe('help', () => {
   it('--help lists every command, the common options and the exit codes', async () => {
@@ -43,6 +51,14 @@ describe('help', () => {
     const r = await runCli(['fake-device', '--help']);
     for (const option of ['--mtu N', '--no-vmc', '--open-fault ERRNO', '--requestvmc OUTCOME'])
       expect(r.stdout).toContain(option);
+  });
+
+  it('fake-hypervisor --help lists the fake options that shape the hypervisor alone', async () => {
+    const r = await runCli(['fake-hypervisor', '--help']);
+    for (const option of ['--socket PATH', '--mtu N', '--max-hmcs N', '--requestvmc OUTCOME'])
+      expect(r.stdout).toContain(option);
+    for (const option of ['--no-vmc', '--open-fault', '--open-busy-ms', '--sysfs'])
+      expect(r.stdout).not.toContain(option);
   });
 
   it('--version prints the package version', async () => {

@@ -154,3 +154,39 @@ describe('start-up sequence', () => {
     expect(m.driver.ioctl(file, 0x5401)).toBe(-E.EINVAL);
   });
 });
+
+describe('the hypervisor knows when start-up is complete', () => {
+  it('once the driver accepted a buffer on every negotiated slot', () => {
+    const m = boot({ maxHmcs: 2, startup: { buffersMs: 30 } }, false);
+    expect(m.hypervisor.startupComplete).toBe(false);
+    m.system.start();
+    m.settle();
+    expect(m.hypervisor.negotiated).not.toBeNull();
+    expect(m.hypervisor.startupComplete).toBe(false); // capabilities done, buffers not lent
+    m.scheduler.advance(30);
+    expect(m.hypervisor.startupComplete).toBe(true);
+    expect([0, 1].map((slot) => m.hypervisor.snapshot(slot))).toMatchObject([
+      { lent: 1, accepted: 1 },
+      { lent: 1, accepted: 1 },
+    ]);
+    m.hypervisor.reset(null);
+    expect(m.hypervisor.startupComplete).toBe(false);
+  });
+
+  it('not while a lent buffer is unanswered; refused ones do not count', () => {
+    const m = boot({ bufPoolSize: 16, poolSize: 16, buffers: { startup: 17 } }, false);
+    m.system.start();
+    m.scheduler.step(); // the INIT only
+    expect(m.hypervisor.startupComplete).toBe(false);
+    m.settle();
+    // Ids 0 to 15 accepted; 16 is past the pool, refused and forgotten.
+    expect(m.hypervisor.snapshot(0)).toMatchObject({ lent: 16, accepted: 16 });
+    expect(m.hypervisor.startupComplete).toBe(true);
+  });
+
+  it('at the capabilities answer when start-up buffers are withheld', () => {
+    const m = boot({ buffers: { startup: 0 } });
+    expect(m.hypervisor.startupComplete).toBe(true);
+    expect(boot({ protocolVersion: 0x0201 }).hypervisor.startupComplete).toBe(false);
+  });
+});

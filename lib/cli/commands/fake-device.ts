@@ -11,12 +11,8 @@ import { WIRE_ENV_SOCKET } from '../../fake/wire';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { FAKE_OPTION_HELP, fakeOptionsFrom } from '../fake-options';
+import { shellQuote, untilStopped } from '../foreground';
 import { stringOption } from '../option-values';
-
-/** Quotes a value for a POSIX shell. */
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** `ibmvmc fake-device`. */
 export const fakeDeviceCommand: Command = {
@@ -88,10 +84,7 @@ export const fakeDeviceCommand: Command = {
     };
     process.on('SIGUSR1', onReset);
     try {
-      await new Promise<void>((resolve) => {
-        if (context.signal.aborted) resolve();
-        else context.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await untilStopped(context.signal);
     } finally {
       process.removeListener('SIGUSR1', onReset);
       await device.close();

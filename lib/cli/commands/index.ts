@@ -1,6 +1,7 @@
 /** The subcommands of `ibmvmc`, in the order the help lists them. */
 import type { Command } from '../command';
 import { fakeDeviceCommand } from './fake-device';
+import { fakeHypervisorCommand } from './fake-hypervisor';
 import { listenCommand } from './listen';
 import { pingCommand } from './ping';
 import { requestVmcCommand } from './request-vmc';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   sendCommand,
   listenCommand,
   fakeDeviceCommand,
+  fakeHypervisorCommand,
 ];
 
 /**
