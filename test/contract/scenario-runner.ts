@@ -62,7 +62,10 @@ export async function runScenario(
     else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
   }
   const processes = [];
-  for (const [name, run] of runs) processes.push({ name, lines: run.lines, exit: await run.exit });
+  for (const [name, run] of runs) {
+    const exit = await run.exit; // every line is in by then
+    processes.push({ name, lines: [...run.lines], exit });
+  }
   return { processes };
 }
 

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import {
   startQemuHypervisor,
-  type QemuHypervisor,
+  type QemuHypervisorHandle,
   type QemuHypervisorOptions,
 } from '../../lib/fake/index';
 import { RealDriverGuest, readInputs } from '../../scripts/power/real-driver/guest';
@@ -14,7 +14,7 @@ import { RealDriverGuest, readInputs } from '../../scripts/power/real-driver/gue
 export type { ModuleParameters } from '../../scripts/power/real-driver/guest';
 
 /** A booted guest; `hypervisor` is null without an adapter. `stopAll` stops both. */
-export type Guest = RealDriverGuest<QemuHypervisor> & { stopAll(): Promise<void> };
+export type Guest = RealDriverGuest<QemuHypervisorHandle> & { stopAll(): Promise<void> };
 
 /**
  * Boots a guest: with `adapter`, QEMU gets the spapr-vmc device and our fake

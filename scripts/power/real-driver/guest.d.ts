@@ -26,8 +26,9 @@ export interface ModuleParameters {
 /** What the guest needs of the hypervisor behind its adapter. */
 export interface GuestHypervisor {
   readonly qemuArgs: readonly string[];
+  reset(options?: { readonly reinitializeAfterMs?: number | null }): void;
   reinitialize(): void;
-  startupComplete(): Promise<void>;
+  waitForDriver(options?: { readonly timeoutMs?: number }): Promise<void>;
 }
 
 export class RealDriverGuest<H extends GuestHypervisor = GuestHypervisor> {
@@ -47,4 +48,3 @@ export class RealDriverGuest<H extends GuestHypervisor = GuestHypervisor> {
 }
 
 export function readInputs(file?: string): RealDriverInputs;
-export function insmodArguments(parameters?: ModuleParameters): string[];

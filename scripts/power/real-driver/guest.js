@@ -13,6 +13,9 @@ const { buildInitrd } = require('./initramfs');
 const { GuestVm } = require('./vm');
 
 const root = path.resolve(__dirname, '..', '..', '..');
+// The package's build: insmod's arguments are the fake's (ibmvmc/fake).
+const { insmodArguments, resolveOptions } = require(path.join(root, 'dist', 'cjs', 'fake'));
+
 const guestDir = path.join(__dirname, 'guest');
 
 /** The manifest prepare.sh printed. */
@@ -48,14 +51,6 @@ function guestFiles(inputs) {
       to: `${benchDir}/block-thread-pool.js`,
     },
   ];
-}
-
-/** insmod's arguments for { maxMtu, bufPoolSize, maxHmcs } (each optional). */
-function insmodArguments(parameters = {}) {
-  const names = { maxMtu: 'max_mtu', bufPoolSize: 'buf_pool_size', maxHmcs: 'max_hmcs' };
-  return Object.entries(names)
-    .filter(([key]) => parameters[key] !== undefined)
-    .map(([key, name]) => `${name}=${parameters[key]}`);
 }
 
 class RealDriverGuest {
@@ -106,10 +101,19 @@ class RealDriverGuest {
    */
   async loadModule(parameters = {}, settle = true) {
     await this.unloadModule();
-    const args = insmodArguments(parameters);
-    // A hypervisor that the last scenario left down comes back first, so that the driver's INIT finds it.
+    // rmmod freed the driver's queue: to the hypervisor, its partner went away.
+    // It forgets every session and comes back up (a scenario may have left it
+    // down), so that the new driver's INIT starts a fresh handshake.
+    this.hypervisor?.reset({ reinitializeAfterMs: null });
     this.hypervisor?.reinitialize();
-    const started = settle ? this.hypervisor?.startupComplete() : undefined;
+    const started = settle ? this.hypervisor?.waitForDriver({ timeoutMs: 60_000 }) : undefined;
+    // Every parameter given, defaults filled in: nothing depends on the module's own defaults.
+    const o = resolveOptions(parameters);
+    const args = insmodArguments({
+      maxMtu: o.maxMtu,
+      bufPoolSize: o.bufPoolSize,
+      maxHmcs: o.maxHmcs,
+    });
     const r = await this.vm.exec(['insmod', '/checks/ibmvmc.ko', ...args]);
     if (r.code !== 0)
       throw new Error(`insmod ibmvmc.ko ${args.join(' ')}: ${r.stderr || r.stdout}`);
@@ -139,4 +143,4 @@ class RealDriverGuest {
   }
 }
 
-module.exports = { RealDriverGuest, readInputs, insmodArguments };
+module.exports = { RealDriverGuest, readInputs };

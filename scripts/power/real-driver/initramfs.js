@@ -17,7 +17,8 @@ function buildInitrd({ base, out, stage, entries }) {
   for (const { from, to, mode } of entries) {
     const dest = path.join(stage, to);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.cpSync(from, dest, { recursive: true, dereference: true });
+    // Links inside copied trees (node_modules/.bin) stay as they are: relative, valid in the guest.
+    fs.cpSync(from, dest, { recursive: true, verbatimSymlinks: true });
     if (mode !== undefined) fs.chmodSync(dest, mode);
   }
   const archive = execFileSync(

@@ -215,7 +215,10 @@ class GuestVm {
       p.emit('line', entry);
     } else if (m.exit !== undefined || m.error !== undefined) {
       this.processes.delete(m.id);
-      p.result = m.error !== undefined ? { code: null, signal: null, error: m.error } : m;
+      p.result =
+        m.error !== undefined
+          ? { code: null, signal: null, error: m.error }
+          : { code: m.exit, signal: m.signal, ms: m.ms };
       p.emit('exit', p.result);
     }
   }
