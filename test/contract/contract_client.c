@@ -308,7 +308,7 @@ static void opening_busy(void) {
   close(fd);
 }
 
-static void query_state(int state, int have_vmc, int sethmcid_errno, int close_errno) {
+static void query_state(int state, int have_vmc, int sethmcid_errno) {
   int fd = open_device(O_RDWR | O_NONBLOCK);
   struct ibmvmc_query_struct q = {-1, -1, -1};
   EXPECT_RESULT(ioctl(fd, IBMVMC_IOCTL_QUERY, &q), 0, "QUERY");
@@ -316,13 +316,11 @@ static void query_state(int state, int have_vmc, int sethmcid_errno, int close_e
   EXPECT_RESULT(q.have_vmc, have_vmc, "QUERY: have_vmc is state > 0");
   unsigned char id[IBMVMC_HMC_ID_LEN] = "state";
   EXPECT_ERRNO(ioctl(fd, IBMVMC_IOCTL_SETHMCID, id), sethmcid_errno, "SETHMCID refused");
-  if (close_errno)
-    EXPECT_ERRNO(close(fd), close_errno, "close reports the failed driver");
-  else
-    EXPECT_RESULT(close(fd), 0, "close");
+  EXPECT_RESULT(close(fd), 0, "close");
 }
 
-/* close reports EIO only for an fd that holds a slot when the driver fails. */
+/* The driver's release returns EIO for an fd holding a slot when the driver
+ * has failed, but the kernel discards a release's result: close() is 0. */
 static void failed_after_bind(void) {
   int fd = open_device(O_RDWR | O_NONBLOCK);
   set_hmc_id(fd, "doomed");
@@ -330,7 +328,8 @@ static void failed_after_bind(void) {
   struct ibmvmc_query_struct q = {-1, -1, -1};
   ioctl(fd, IBMVMC_IOCTL_QUERY, &q);
   EXPECT_RESULT(q.state, 4, "the driver failed while the session was bound");
-  EXPECT_ERRNO(close(fd), EIO, "close of a bound fd on a failed driver: EIO");
+  EXPECT_RESULT(close(fd), 0,
+                "close of a bound fd on a failed driver: 0 (the release's EIO is discarded)");
 }
 
 static void requestvmc(const char *expected) {
@@ -454,11 +453,27 @@ static void slot_waiter(void) {
   sync_point("refused");
   EXPECT_ERRNO(ioctl(fd, IBMVMC_IOCTL_SETHMCID, id), EBUSY,
                "a slot whose close is not answered yet is still busy: EBUSY");
+  /* The close answer frees the slot and every buffer of it: until the
+   * hypervisor adds them again, SETHMCID gets ENOBUFS (the fake re-lends them
+   * in the same turn; the real driver can be asked in between). */
   double deadline = now_ms() + 3000;
-  int rc;
-  while ((rc = ioctl(fd, IBMVMC_IOCTL_SETHMCID, id)) < 0 && errno == EBUSY && now_ms() < deadline)
+  int rc, err = 0, busy = 0, nobufs = 0;
+  while ((rc = ioctl(fd, IBMVMC_IOCTL_SETHMCID, id)) < 0 && now_ms() < deadline) {
+    err = errno;
+    if (err == EBUSY)
+      busy++;
+    else if (err == ENOBUFS)
+      nobufs++;
+    else
+      break;
     usleep(5000);
-  EXPECT_RESULT(rc, 0, "the slot is free once the close is answered");
+  }
+  printf("# waited: %d EBUSY, %d ENOBUFS\n", busy, nobufs);
+  if (rc == 0)
+    ok("the slot is free once the close is answered (EBUSY, then maybe ENOBUFS, retried)", rc, 0);
+  else
+    fail("the slot is free once the close is answered (EBUSY, then maybe ENOBUFS, retried)", rc,
+         err, "0");
   close(fd);
 }
 
@@ -497,6 +512,8 @@ static void errno_preserved(void) {
   if (socket_path != NULL && socket_path[0] != '\0') {
     EXPECT_ERRNO_KEPT((fd = open(socket_path, O_RDWR)) >= 0, 1, "open of the fake's socket");
     close(fd);
+  } else {
+    printf("skip open of the fake's socket (no fake device)\n");
   }
   EXPECT_ERRNO_KEPT((fd = open("/dev/null", O_RDWR)) >= 0, 1, "open of another file");
   EXPECT_ERRNO_KEPT(close(fd), 0, "close of another file");
@@ -565,15 +582,15 @@ int main(int argc, char **argv) {
   else if (strcmp(scenario, "opening-busy") == 0)
     opening_busy();
   else if (strcmp(scenario, "not-ready") == 0)
-    query_state(1, 1, EAGAIN, 0);
+    query_state(1, 1, EAGAIN);
   else if (strcmp(scenario, "no-adapter") == 0)
-    query_state(0, 0, EAGAIN, 0);
+    query_state(0, 0, EAGAIN);
   else if (strcmp(scenario, "failed") == 0)
-    query_state(4, 1, EIO, 0);
+    query_state(4, 1, EIO);
   else if (strcmp(scenario, "failed-after-bind") == 0)
     failed_after_bind();
   else if (strcmp(scenario, "no-buffers") == 0)
-    query_state(3, 1, ENOBUFS, 0);
+    query_state(3, 1, ENOBUFS);
   else if (strcmp(scenario, "requestvmc") == 0)
     requestvmc(arg);
   else if (strcmp(scenario, "legacy-busy") == 0)

@@ -97,7 +97,7 @@ export const CONTRACT_SCENARIOS: readonly ContractScenario[] = [
   },
   {
     name: 'failed-after-bind',
-    title: 'driver failed under a bound session: close EIO',
+    title: 'driver failed under a bound session: close still returns 0',
     options: { reinitializeAfterMs: 10 },
     processes: one(['failed-after-bind'], 3),
     steps: [

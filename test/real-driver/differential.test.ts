@@ -21,7 +21,12 @@ import {
   type ScenarioOutcome,
 } from '../contract/scenario-runner';
 import { CONTRACT_SCENARIOS, type ContractScenario } from '../contract/scenarios';
-import { differentialRows, differentialTable, type DifferentialRow } from './differential';
+import {
+  differentialRows,
+  differentialTable,
+  unexplained,
+  type DifferentialRow,
+} from './differential';
 import { bootGuest, type Guest } from './guest';
 import { splitOptions } from './hypervisor-options';
 
@@ -47,11 +52,12 @@ afterAll(async () => {
   const table = differentialTable(rows);
   const file = path.join(guest?.inputs.cache ?? tmpdir(), 'differential.md');
   writeFileSync(file, `${table}\n`);
-  const differ = rows.filter((r) => !r.same);
+  const count = (test: (r: DifferentialRow) => boolean) => rows.filter(test).length;
   process.stdout.write(
-    `\nThe differential table (${rows.length} rows, ${differ.length} differing, ${
-      differ.filter((r) => r.known === undefined).length
-    } of them unexplained), also in ${file}:\n\n${table}\n\n`,
+    `\nThe differential table: ${rows.length} rows, ${count((r) => r.same)} the same, ` +
+      `${count((r) => r.known !== undefined)} known differences, ` +
+      `${count((r) => r.notApplicable === true)} not applicable on one side, ` +
+      `${count(unexplained)} unexplained (also in ${file}):\n\n${table}\n\n`,
   );
 });
 
@@ -127,12 +133,16 @@ describe('the contract on the fake and on the real driver, side by side', () => 
     const real = await onRealDriver(scenario);
     const scenarioRows = differentialRows(scenario.name, fake, real);
     rows.push(...scenarioRows);
-    const unexplained = scenarioRows.filter((r) => !r.same && r.known === undefined);
+    const different = scenarioRows.filter(unexplained);
     // Both must also hold the contract as the client checks it, but for listed differences.
     const realProblems = outcomeProblems(scenario, real).filter(
       (p) => !scenarioRows.some((r) => r.known !== undefined && p.includes(r.check)),
     );
-    expect({ unexplained, fake: outcomeProblems(scenario, fake), real: realProblems }).toEqual({
+    expect({
+      unexplained: different,
+      fake: outcomeProblems(scenario, fake),
+      real: realProblems,
+    }).toEqual({
       unexplained: [],
       fake: [],
       real: [],
