@@ -14,7 +14,6 @@ import { rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import type { DriverListener, FakeDriver } from './driver';
 import { ERRNO } from './errno';
-import { FakeDeviceError } from './errors';
 import type { FakeFile } from './fake-file';
 import type { FakeLog } from './log';
 import type { Scheduler } from './scheduler';
@@ -30,7 +29,7 @@ import {
   encodeReply,
   encodeReplyWords,
 } from './wire';
-import { MAX_SOCKET_PATH_LENGTH, closeServer, listenOn } from './unix-socket';
+import { checkSocketPath, closeServer, listenOn } from './unix-socket';
 
 export { MAX_SOCKET_PATH_LENGTH } from './unix-socket';
 
@@ -131,25 +130,14 @@ export class FakeServer implements DriverListener {
    * @throws FakeDeviceError when the path is too long for a Unix socket or cannot be listened on.
    */
   static async listen(options: FakeServerOptions): Promise<FakeServer> {
-    const dataPath = options.socketPath + WIRE_DATA_SUFFIX;
-    if (Buffer.byteLength(dataPath) > MAX_SOCKET_PATH_LENGTH) {
-      throw new FakeDeviceError(
-        `fake device: socket path ${dataPath} is longer than ${MAX_SOCKET_PATH_LENGTH} bytes; ` +
-          'use a shorter directory',
-        'ERR_IBMVMC_FAKE_SOCKET_PATH',
-      );
-    }
+    checkSocketPath(options.socketPath + WIRE_DATA_SUFFIX, 'fake device');
     const server = new FakeServer(options);
     try {
-      await listenOn(server.data, server.dataPath);
-      await listenOn(server.control, server.socketPath);
+      await listenOn(server.data, server.dataPath, 'fake device');
+      await listenOn(server.control, server.socketPath, 'fake device');
     } catch (error) {
       await server.close();
-      throw new FakeDeviceError(
-        `fake device: cannot listen on ${server.socketPath}: ${String(error)}`,
-        'ERR_IBMVMC_FAKE_SOCKET_PATH',
-        error,
-      );
+      throw error;
     }
     return server;
   }

@@ -155,6 +155,25 @@ describe('the QEMU socket', () => {
     expect(notes(hv)).toEqual([expect.stringMatching(reason)]);
   });
 
+  it('notes a window too small for the buffer layout', async () => {
+    const hv = await start();
+    const qemu = await connect(hv, false);
+    qemu.send({
+      type: 'hello',
+      version: 1,
+      unitAddress: 1,
+      localLiobn: 2,
+      remoteLiobn: 3,
+      windowSize: 0x100000,
+    });
+    await qemu.next((f) => f.type === 'hello');
+    expect(notes(hv)).toEqual([
+      'server: QEMU connected: adapter 0x1, window of 1048576 bytes',
+      "server: QEMU's window is smaller than the 2097152 bytes the buffers are laid out in: " +
+        'the guest cannot copy to or from the buffers past its end',
+    ]);
+  });
+
   it('closes the connection on a second HELLO', async () => {
     const hv = await start();
     const qemu = await connect(hv);

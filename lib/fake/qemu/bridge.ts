@@ -10,7 +10,12 @@
  * frames, a Signal's message first written into the window. The bridge knows
  * nothing of sockets: it is given a function that sends a frame.
  */
-import { BUFFER_ADDRESS_STRIDE, bufferAddress, locateBufferAddress } from '../buffer-address';
+import {
+  BUFFER_ADDRESS_STRIDE,
+  BUFFER_WINDOW_SIZE,
+  bufferAddress,
+  locateBufferAddress,
+} from '../buffer-address';
 import { CRQ_INIT_TYPE, CRQ_TYPE, decodeCrq, encodeCrq, type CrqMessage } from '../crq';
 import type { CrqEndpoint } from '../crq-link';
 import { REQUEST_VMC_RETURN_CODE } from '../hypervisor-port';
@@ -45,6 +50,7 @@ export class QemuBridge implements CrqEndpoint {
   /** Bumped at every connection and disconnection, so a late answer never reaches a later connection. */
   private generation = 0;
 
+  /** @param side - The hypervisor to serve; the bridge takes the driver's side of its link. */
   constructor(private readonly side: HypervisorSide) {
     side.link.attachDriver(this);
   }
@@ -161,6 +167,12 @@ export class QemuBridge implements CrqEndpoint {
     this.note(
       `QEMU connected: adapter 0x${adapter.unitAddress.toString(16)}, window of ${adapter.windowSize} bytes`,
     );
+    if (adapter.windowSize < BUFFER_WINDOW_SIZE) {
+      this.note(
+        `QEMU's window is smaller than the ${BUFFER_WINDOW_SIZE} bytes the buffers are laid out in: ` +
+          'the guest cannot copy to or from the buffers past its end',
+      );
+    }
     // A guest already waiting in crqinit (QEMU reconnected) restarts the
     // handshake on this; at boot QEMU drops it, the guest having no queue yet.
     if (this.side.hypervisor.up) link.sendToDriver({ format: 'init', type: CRQ_INIT_TYPE.INIT });

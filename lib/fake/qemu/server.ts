@@ -7,10 +7,9 @@
  */
 import { rm } from 'node:fs/promises';
 import * as net from 'node:net';
-import { FakeDeviceError } from '../errors';
 import type { FakeLog } from '../log';
 import type { Scheduler } from '../scheduler';
-import { MAX_SOCKET_PATH_LENGTH, closeServer, listenOn } from '../unix-socket';
+import { checkSocketPath, closeServer, listenOn } from '../unix-socket';
 import type { QemuBridge } from './bridge';
 import { QemuFrameDecoder, decodeQemuFrame } from './frames';
 
@@ -47,23 +46,13 @@ export class QemuBridgeServer {
    * @throws FakeDeviceError (code `ERR_IBMVMC_FAKE_SOCKET_PATH`) when the path is too long or cannot be listened on.
    */
   static async listen(options: QemuBridgeServerOptions): Promise<QemuBridgeServer> {
-    if (Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_LENGTH) {
-      throw new FakeDeviceError(
-        `fake hypervisor: socket path ${options.socketPath} is longer than ${MAX_SOCKET_PATH_LENGTH} bytes; ` +
-          'use a shorter directory',
-        'ERR_IBMVMC_FAKE_SOCKET_PATH',
-      );
-    }
+    checkSocketPath(options.socketPath, 'fake hypervisor');
     const server = new QemuBridgeServer(options);
     try {
-      await listenOn(server.server, server.socketPath);
+      await listenOn(server.server, server.socketPath, 'fake hypervisor');
     } catch (error) {
       await server.close();
-      throw new FakeDeviceError(
-        `fake hypervisor: cannot listen on ${server.socketPath}: ${String(error)}`,
-        'ERR_IBMVMC_FAKE_SOCKET_PATH',
-        error,
-      );
+      throw error;
     }
     return server;
   }
