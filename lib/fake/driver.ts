@@ -307,7 +307,9 @@ export class FakeDriver implements CrqEndpoint {
     const slot = file.slot;
     if (slot !== null) {
       if (this.stateValue === DRIVER_STATE.FAILED) {
-        this.note('close: the driver has failed: its release returns EIO, which close() never sees');
+        this.note(
+          'close: the driver has failed: its release returns EIO, which close() never sees',
+        );
       } else if (slot.state >= SLOT_STATE.OPENING) {
         this.link.sendToHypervisor(
           hmcMessage(CRQ_TYPE.CLOSE, { session: slot.session, index: slot.index }),
