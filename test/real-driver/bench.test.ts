@@ -24,7 +24,7 @@ const COUNT = Number(process.env.BENCH_REAL_COUNT ?? 100);
 let guest: Guest;
 
 beforeAll(async () => {
-  guest = await bootGuest({ adapter: true });
+  guest = await bootGuest({ name: 'bench', adapter: true });
 });
 
 afterAll(async () => {

@@ -42,7 +42,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-differential-'));
   hostClient = path.join(workDir, 'contract_client');
   compileContractClient(hostClient);
-  guest = await bootGuest({ adapter: true });
+  guest = await bootGuest({ name: 'differential', adapter: true });
 });
 
 afterAll(async () => {

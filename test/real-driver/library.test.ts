@@ -17,7 +17,7 @@ import { hypervisorDefaults } from './hypervisor-options';
 let guest: Guest;
 
 beforeAll(async () => {
-  guest = await bootGuest({ adapter: true });
+  guest = await bootGuest({ name: 'library', adapter: true });
 });
 
 afterAll(async () => {
@@ -126,6 +126,8 @@ const CASES: readonly LibraryCase[] = [
   {
     name: 'reset-receiving-reconnect',
     title: 'a reset while receiving, with reconnect: the receive gets the new session’s message',
+    // Buffers the hypervisor holds for messages of its own, as for every inject.
+    hypervisor: { buffers: { hypervisorOwned: 2 } },
     steps: {
       receiving: () => hypervisor().reset({ reinitializeAfterMs: 50 }),
       reconnected: async () => {
@@ -187,6 +189,7 @@ const CASES: readonly LibraryCase[] = [
   {
     name: 'unsolicited',
     title: 'an unsolicited message reaches the client',
+    hypervisor: { buffers: { hypervisorOwned: 2 } },
     steps: { connected: () => void hypervisor().inject(0, unsolicited('event')) },
     minimumPasses: 1,
   },
@@ -226,6 +229,34 @@ describe('the library on the real driver (state ready)', () => {
   it.each(CASES.map((c) => [c.title, c] as const))('%s', async (_title, c) => {
     const lines = await runCase(c);
     console.log(`${c.name}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  });
+});
+
+describe('a driver bug: a transport event after a close writes into freed memory', () => {
+  // ibmvmc_close frees the file's session but leaves hmcs[i].file_session
+  // pointing at it; ibmvmc_reset(adapter, true) then calls ibmvmc_return_hmc
+  // (hmc, true), which writes session->valid = 0 into the freed object. The
+  // guest runs with SLUB's checks on kmalloc-32 (SLUB_GUARD), so the write is
+  // reported instead of corrupting the free list (unguarded, a later open()
+  // oopsed in __kmem_cache_alloc_node, called from ibmvmc_open).
+  it('SLUB reports the freed session overwritten after close, then reset', async () => {
+    const h = hypervisor();
+    h.setHandler(null);
+    await h.configure(hypervisorDefaults());
+    await guest.loadModule();
+    await guest.dmesg(true);
+    const lines = await runCase({
+      name: 'close-then-reset',
+      title: '',
+      steps: { closed: () => h.reset({ reinitializeAfterMs: 50 }) },
+      minimumPasses: 2,
+    });
+    // Check every kmalloc-32 object now: the report names the write.
+    await guest.vm.exec(['sh', '-c', 'echo 1 > /sys/kernel/slab/kmalloc-32/validate']);
+    const log = await guest.dmesg();
+    process.stdout.write(`${lines.join('\n')}\n${log}\n`);
+    expect(log).toMatch(/Poison overwritten/);
+    expect(log).toMatch(/Freed in ibmvmc_close/);
   });
 });
 
@@ -286,6 +317,7 @@ describe('the CLI on the real driver', () => {
   });
 
   it('listen: prints an unsolicited message, exit 0', async () => {
+    await hypervisor().configure({ buffers: { hypervisorOwned: 2 } });
     const p = guest.vm.spawn(['ibmvmc', 'listen', '--count', '1', '--json']);
     // Inject once the session is open and has its buffers.
     for (let i = 0; i < 500 && !hypervisor().inject(0, unsolicited('listen me')); i++)

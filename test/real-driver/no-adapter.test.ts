@@ -21,7 +21,7 @@ let workDir: string;
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'ibmvmc-no-adapter-'));
-  guest = await bootGuest({ adapter: false });
+  guest = await bootGuest({ name: 'no-adapter', adapter: false });
   await guest.loadModule();
 });
 

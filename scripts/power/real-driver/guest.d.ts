@@ -37,6 +37,7 @@ export class RealDriverGuest<H extends GuestHypervisor = GuestHypervisor> {
     readonly hypervisor: H | null;
     readonly files?: readonly InitrdEntry[];
     readonly onConsole?: (line: string) => void;
+    readonly append?: string;
   }): Promise<RealDriverGuest<H>>;
   readonly vm: GuestVm;
   readonly hypervisor: H | null;
@@ -44,7 +45,7 @@ export class RealDriverGuest<H extends GuestHypervisor = GuestHypervisor> {
   loadModule(parameters?: ModuleParameters, settle?: boolean): Promise<void>;
   unloadModule(): Promise<void>;
   dmesg(clear?: boolean): Promise<string>;
-  stop(): Promise<void>;
+  stop(keepConsoleAs?: string): Promise<void>;
 }
 
 export function readInputs(file?: string): RealDriverInputs;

@@ -61,6 +61,7 @@ class RealDriverGuest {
    * @param o.hypervisor  a started QEMU hypervisor (ibmvmc/fake), or null: no VMC adapter
    * @param o.files       more { from, to, mode } for the initramfs
    * @param o.onConsole   each line of the guest's console
+   * @param o.append      more kernel command line
    */
   static async boot(o) {
     const inputs = o.inputs ?? readInputs();
@@ -79,6 +80,7 @@ class RealDriverGuest {
         workDir,
         extraArgs: o.hypervisor?.qemuArgs ?? [],
         onConsole: o.onConsole,
+        append: o.append,
       });
       return new RealDriverGuest(vm, o.hypervisor ?? null, inputs, workDir);
     } catch (error) {
@@ -133,11 +135,15 @@ class RealDriverGuest {
     return (await this.vm.exec(['dmesg', ...(clear ? ['-c'] : [])])).stdout;
   }
 
-  /** Powers the guest off and removes its files (the hypervisor stays the caller's). */
-  async stop() {
+  /**
+   * Powers the guest off and removes its files (the hypervisor stays the
+   * caller's). The console log is kept as `keepConsoleAs`, if given.
+   */
+  async stop(keepConsoleAs) {
     try {
       await this.vm.poweroff();
     } finally {
+      if (keepConsoleAs) fs.copyFileSync(this.vm.consoleLog, keepConsoleAs);
       fs.rmSync(this.workDir, { recursive: true, force: true });
     }
   }

@@ -273,6 +273,17 @@ const cases = {
     await second.close();
   },
 
+  /** A session opened and closed (the close answered); the host then resets the channel. */
+  async 'close-then-reset'() {
+    const session = await ibmvmc.open({ hmcId: HMC_ID, timeoutMs: 20_000 });
+    await session.close();
+    pass('a session opened and closed');
+    await ready('closed');
+    const again = await ibmvmc.open({ hmcId: HMC_ID, timeoutMs: 30_000 });
+    pass('a session opens after the reset');
+    await again.close();
+  },
+
   /** max_hmcs=2: two sessions at once, each with its own traffic. */
   async 'two-sessions'() {
     const a = await ibmvmc.open({ hmcId: 'first', timeoutMs: 20_000 });
