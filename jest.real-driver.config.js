@@ -9,6 +9,6 @@ module.exports = {
   ...base,
   roots: ['<rootDir>/test/real-driver'],
   testPathIgnorePatterns: ['/node_modules/'],
-  testTimeout: 600_000,
+  testTimeout: 180_000,
   maxWorkers: 1,
 };

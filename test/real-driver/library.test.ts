@@ -319,9 +319,9 @@ describe('the CLI on the real driver', () => {
   it('listen: prints an unsolicited message, exit 0', async () => {
     await hypervisor().configure({ buffers: { hypervisorOwned: 2 } });
     const p = guest.vm.spawn(['ibmvmc', 'listen', '--count', '1', '--json']);
-    // Inject once the session is open and has its buffers.
-    for (let i = 0; i < 500 && !hypervisor().inject(0, unsolicited('listen me')); i++)
-      await sleep(50);
+    // It says when it listens: messages before that are not its to print.
+    await p.waitFor(/"kind":"listening"/);
+    expect(hypervisor().inject(0, unsolicited('listen me'))).toBe(true);
     const r = await p.exit;
     const out = p.stdout.join('\n');
     expect(out).toContain(Buffer.from('listen me').toString('hex'));
