@@ -21,7 +21,6 @@ import type { FakeMessageHandler } from '../../lib/fake/handler';
 import {
   AbortError,
   DeviceBusyError,
-  DeviceIoError,
   DeviceNotFoundError,
   DriverFailedError,
   DriverNotReadyError,
@@ -781,7 +780,9 @@ const MATRIX: Record<Fault, Record<Moment, Cell>> = {
     ],
     'during close': [
       {
-        name: "close() of a session that has not seen the reset rejects with the driver's EIO (DeviceIoError) and still releases the fd",
+        // ibmvmc_close returns -EIO on a failed driver, but it is the file's
+        // release: the kernel discards its result and close(2) returns 0.
+        name: 'close() of a session on a failed driver resolves (the kernel discards the release result) and releases the fd',
         fake: { reinitializeAfterMs: 20 },
         deadlineMs: 1500,
         async run(t) {
@@ -790,9 +791,7 @@ const MATRIX: Record<Fault, Record<Moment, Cell>> = {
           await t.fake.configure({ protocolVersion: 0x0201 });
           await t.fake.reset();
           await until(1000, 'driver failed', async () => (await t.fake.state()).state === 4);
-          const { error } = await rejectsWithin(100, 'close', session.close());
-          expect(error).toBeInstanceOf(DeviceIoError);
-          expect(error).toMatchObject({ code: 'EIO', syscall: 'close' });
+          await within(100, 'close', session.close());
           expect(session.state).toBe('closed');
           await within(100, 'a second close', session.close());
         },

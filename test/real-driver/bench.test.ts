@@ -5,7 +5,7 @@
  * `npm run bench` does on the fake (scripts/bench/echo-blocks.js). Both sides
  * are emulated (the guest under TCG, the hypervisor behind QEMU), so only the
  * ratios to C mean anything; they are printed, not asserted (speed is judged
- * from the figures, never in a test). BENCH_REAL_BLOCKS, BENCH_REAL_COUNT set the size.
+ * from the figures, never in a test). BENCH_REAL_BLOCKS, BENCH_REAL_COUNT and BENCH_REAL_WARMUP set the size.
  */
 import {
   echoBlocks,
@@ -20,6 +20,7 @@ import { hypervisorDefaults } from './hypervisor-options';
 const MTU = 8192; // 4 KiB of data plus the header fits, as in npm run bench
 const BLOCKS = Number(process.env.BENCH_REAL_BLOCKS ?? 9);
 const COUNT = Number(process.env.BENCH_REAL_COUNT ?? 100);
+const WARMUP = Number(process.env.BENCH_REAL_WARMUP ?? 200);
 
 let guest: Guest;
 
@@ -82,7 +83,7 @@ test('echo round trips on the real driver: HMC client, raw session and C, with r
       blocks: BLOCKS,
       count: COUNT,
       blockWarmup: 20,
-      warmup: 200,
+      warmup: WARMUP,
     });
   } finally {
     await Promise.all(Object.values(paths).map((p) => p.end()));
