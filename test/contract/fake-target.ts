@@ -10,8 +10,8 @@ import type { ContractRun, ContractTarget } from './scenario-runner';
 
 const root = path.resolve(__dirname, '..', '..');
 
-/** Compiles contract_client.c to `output` (with `$CC`, default cc). */
-export function compileContractClient(output: string): void {
+/** Compiles a C program of test/contract/ (default contract_client.c) to `output` (with `$CC`, default cc). */
+export function compileContractClient(output: string, source = 'contract_client.c'): void {
   execFileSync(process.env.CC ?? 'cc', [
     '-std=gnu11',
     '-Wall',
@@ -20,7 +20,7 @@ export function compileContractClient(output: string): void {
     `-I${path.join(root, 'native', 'abi')}`,
     '-o',
     output,
-    path.join(root, 'test', 'contract', 'contract_client.c'),
+    path.join(root, 'test', 'contract', source),
   ]);
 }
 

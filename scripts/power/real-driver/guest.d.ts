@@ -13,6 +13,7 @@ export interface RealDriverInputs {
   readonly qemu: string;
   readonly contractClient: string;
   readonly benchClient: string;
+  readonly randomOps: string;
   readonly cache: string;
 }
 

@@ -41,6 +41,7 @@ function guestFiles(inputs) {
     { from: inputs.nodeModules, to: '/app/node_modules' },
     { from: inputs.contractClient, to: '/app/bin/contract_client', mode: 0o755 },
     { from: inputs.benchClient, to: '/app/bin/bench_c_client', mode: 0o755 },
+    { from: inputs.randomOps, to: '/app/bin/random_ops', mode: 0o755 },
     // The bench's Node client, where it finds the package's dist/ (../../dist).
     {
       from: path.join(root, 'scripts', 'bench', 'node-client.js'),

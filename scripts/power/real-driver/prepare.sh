@@ -42,6 +42,7 @@ cross() { # cross <output> <source>
 }
 cross contract_client test/contract/contract_client.c
 cross bench_c_client scripts/bench/c-client.c
+cross random_ops test/contract/random_ops.c
 
 manifest="$cache/inputs.json"
 cat >"$manifest.tmp" <<EOF
@@ -56,6 +57,7 @@ cat >"$manifest.tmp" <<EOF
   "qemu": "$qemu",
   "contractClient": "$bin/contract_client",
   "benchClient": "$bin/bench_c_client",
+  "randomOps": "$bin/random_ops",
   "cache": "$cache"
 }
 EOF

@@ -1,0 +1,112 @@
+/**
+ * Seeded random sequences for the random differential run: calls from one or
+ * two processes (random_ops.c) interleaved with hypervisor events, and the
+ * driver's set-up they run on. The same seed gives the same sequence, so one
+ * sequence can be replayed against the fake and against the real driver.
+ */
+import type { FakeDeviceOptions } from '../../../lib/fake/index';
+
+/** One step: a call by process 0 or 1, or something the hypervisor does. */
+export type RandomStep =
+  /** A line for random_ops.c without its process number: "write 64 7", "poll". */
+  | { readonly process: 0 | 1; readonly call: string }
+  /** The oldest message the hypervisor holds is answered with its own bytes (an echo). */
+  | { readonly answer: true }
+  /** An unsolicited message of `length` bytes (pattern `seq`) to the session on `slot`. */
+  | { readonly inject: { readonly slot: number; readonly length: number; readonly seq: number } }
+  /** A transport event; the hypervisor comes back at once and the driver re-initialises. */
+  | { readonly reset: true };
+
+/** A sequence and the set-up it runs on. */
+export interface RandomSequence {
+  readonly seed: number;
+  /** Fake options: module parameters (maxHmcs, bufPoolSize) and hypervisor behaviour. */
+  readonly options: FakeDeviceOptions;
+  readonly steps: readonly RandomStep[];
+}
+
+/** mulberry32: small, fast, and the same everywhere. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Sizes around the edges that matter: tiny, a header, the MTU and one past it.
+const WRITE_LENGTHS = [0, 1, 32, 64, 300, 4096, 4097];
+const READ_LENGTHS = [16, 64, 4096, 4097];
+const INJECT_LENGTHS = [1, 64, 4096];
+
+/**
+ * The sequence of a seed: `length` steps on a driver with one or two slots and
+ * a small buffer pool (so that a full pool and a busy slot happen).
+ */
+export function randomSequence(seed: number, length: number): RandomSequence {
+  const next = prng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const processes = next() < 0.5 ? 1 : 2;
+  const options: FakeDeviceOptions = {
+    maxHmcs: pick([1, 2]),
+    bufPoolSize: pick([1, 2, 4]),
+  };
+  // Weighted choices: calls that change state often enough to reach every state.
+  const table: ReadonlyArray<readonly [number, () => RandomStep]> = [
+    [10, () => call('open')],
+    [4, () => call('close')],
+    [10, () => call(`sethmcid ${Math.floor(next() * 3)}`)],
+    [3, () => call('query')],
+    [1, () => call('requestvmc')],
+    [14, () => call(`write ${pick(WRITE_LENGTHS)} ${Math.floor(next() * 256)}`)],
+    [14, () => call(`read ${pick(READ_LENGTHS)}`)],
+    [5, () => call('poll')],
+    [12, () => ({ answer: true })],
+    [
+      4,
+      () => ({
+        inject: {
+          slot: Math.floor(next() * 2),
+          length: pick(INJECT_LENGTHS),
+          seq: Math.floor(next() * 256),
+        },
+      }),
+    ],
+    [2, () => ({ reset: true })],
+  ];
+  const total = table.reduce((sum, [weight]) => sum + weight, 0);
+  function call(line: string): RandomStep {
+    return { process: processes === 2 && next() < 0.5 ? 1 : 0, call: line };
+  }
+  const steps: RandomStep[] = [];
+  while (steps.length < length) {
+    let roll = next() * total;
+    for (const [weight, make] of table) {
+      roll -= weight;
+      if (roll < 0) {
+        steps.push(make());
+        break;
+      }
+    }
+  }
+  return { seed, options, steps };
+}
+
+/** A step as one line: "0 write 64 7", "hv answer", "hv inject 0 64 3", "hv reset". */
+export function formatStep(step: RandomStep): string {
+  if ('call' in step) return `${step.process} ${step.call}`;
+  if ('answer' in step) return 'hv answer';
+  if ('inject' in step)
+    return `hv inject ${step.inject.slot} ${step.inject.length} ${step.inject.seq}`;
+  return 'hv reset';
+}
+
+/** The bytes random_ops.c writes for "write LEN SEQ", also used for injected messages. */
+export function patternBytes(length: number, seq: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = (seq * 31 + i) & 0xff;
+  return bytes;
+}
