@@ -1,6 +1,6 @@
 /** `ibmvmc listen`: what the hypervisor sends on its own, decoded, until stopped. */
 import { startFakeDevice, type FakeDeviceHandle } from '../../lib/fake/index';
-import { encodeHmcMessage, HMC_TARGET } from '../../lib/index';
+import { hmcEvent } from '../helpers/hmc-event';
 import { startCli, TEST_TMPDIR } from './run-cli';
 
 let fake: FakeDeviceHandle;
@@ -10,13 +10,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.stop());
 
-const EVENT = encodeHmcMessage({
-  token: 0,
-  target: HMC_TARGET.LPAR_CONFIGURATION,
-  opcode: 0x0200,
-  flags: 0,
-  data: Buffer.from('event'),
-});
+const EVENT = hmcEvent('event');
 
 /** Starts `ibmvmc listen` on the fake and waits until it listens; returns its slot. */
 async function listening(args: string[]) {

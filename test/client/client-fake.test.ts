@@ -24,6 +24,7 @@ import {
   encodeHmcMessage,
   encodeResponse,
 } from '../../lib/index';
+import { hmcEvent } from '../helpers/hmc-event';
 import { connect, HmcCommandError, type ClientOptions } from '../../lib/client/index';
 
 /** The process's open sockets: device fds (through the shim) and the fakes' channels. */
@@ -190,16 +191,7 @@ describe('messages from the hypervisor', () => {
     client.on('unsolicited', (m, reason) => seen.push(`${reason} ${m.data.toString()}`));
     client.on('malformed', (e) => seen.push(`malformed ${e.field}`));
     const [slot] = await f.device.sessions();
-    await f.device.inject(
-      slot.slot,
-      encodeHmcMessage({
-        token: 0,
-        target: HMC_TARGET.LPAR_CONFIGURATION,
-        opcode: 0x0200,
-        flags: 0,
-        data: Buffer.from('event'),
-      }),
-    );
+    await f.device.inject(slot.slot, hmcEvent('event'));
     await f.device.inject(slot.slot, Buffer.from('garbage'));
     await f.device.inject(
       slot.slot,

@@ -31,12 +31,8 @@ import {
   SessionResetError,
   TimeoutError,
 } from '../../lib/errors/index';
-import {
-  HMC_ROUTER_OPCODE,
-  HMC_TARGET,
-  decodeHmcMessage,
-  encodeHmcMessage,
-} from '../../lib/protocol/index';
+import { HMC_ROUTER_OPCODE, decodeHmcMessage } from '../../lib/protocol/index';
+import { hmcEvent } from '../helpers/hmc-event';
 import type { HmcSession } from '../../lib/session/session';
 import { fdBaseline, openFds } from '../helpers/session-fixtures';
 import {
@@ -109,17 +105,6 @@ function silentOn(...opcodes: number[]): FakeMessageHandler {
     }
     return routerHandler(message, session);
   };
-}
-
-/** An HMC message the hypervisor sends on its own (not a response). */
-function hmcEvent(n: number): Buffer {
-  return encodeHmcMessage({
-    token: 0,
-    target: HMC_TARGET.LPAR_CONFIGURATION,
-    opcode: 0x0200,
-    flags: 0,
-    data: Buffer.from(`event ${n}`),
-  });
 }
 
 async function expectReset(promise: Promise<unknown>, ms: number, what = 'the operation') {
@@ -1021,7 +1006,7 @@ const MATRIX: Record<Fault, Record<Moment, Cell>> = {
             const answer = routerHandler(message, session);
             const opcode = decodeHmcMessage(message, { maxLength: session.mtu }).opcode;
             return opcode === HMC_ROUTER_OPCODE.EXCHANGE_OPTIONS && answer
-              ? [hmcEvent(0), answer]
+              ? [hmcEvent('event 0'), answer]
               : answer;
           },
         },
@@ -1077,7 +1062,7 @@ const MATRIX: Record<Fault, Record<Moment, Cell>> = {
           const unsolicited: string[] = [];
           client.on('unsolicited', (m, reason) => unsolicited.push(`${reason} ${m.data}`));
           const echoes = Array.from({ length: 20 }, (_, i) => {
-            if (i % 4 === 0) void t.fake.inject(slot, hmcEvent(i / 4));
+            if (i % 4 === 0) void t.fake.inject(slot, hmcEvent(`event ${i / 4}`));
             return client.echo(Buffer.from(`${i}`), { timeoutMs: 2000 });
           });
           const answers = await within(2000, 'the echoes', Promise.all(echoes));

@@ -4,13 +4,13 @@
  * fake hypervisor behind QEMU's VMC adapter, scripted case by case. The
  * guest's side of each case is scripts/power/real-driver/guest/e2e.js.
  */
-import { encodeHmcMessage, HMC_TARGET } from '../../lib/index';
 import {
   routerHandler,
   type FakeHandlerAnswer,
   type FakeMessageHandler,
   type QemuHypervisorOptions,
 } from '../../lib/fake/index';
+import { hmcEvent } from '../helpers/hmc-event';
 import { bootGuest, type Guest, type ModuleParameters } from './guest';
 import { hypervisorDefaults } from './hypervisor-options';
 
@@ -30,17 +30,6 @@ function hypervisor() {
   const h = guest.hypervisor;
   if (h === null) throw new Error('this guest has no VMC adapter');
   return h;
-}
-
-/** An HMC message the hypervisor sends on its own (no response flag). */
-function unsolicited(text: string): Buffer {
-  return encodeHmcMessage({
-    token: 0,
-    target: HMC_TARGET.LPAR_CONFIGURATION,
-    opcode: 0x0200,
-    flags: 0,
-    data: Buffer.from(text),
-  });
 }
 
 /** A handler that keeps every message until `release()`, then answers each as the router would. */
@@ -134,7 +123,7 @@ const CASES: readonly LibraryCase[] = [
         // The new session's buffers may still be on their way.
         for (
           let i = 0;
-          i < 100 && !hypervisor().inject(0, unsolicited('unsolicited after reconnect'));
+          i < 100 && !hypervisor().inject(0, hmcEvent('unsolicited after reconnect'));
           i++
         )
           await sleep(20);
@@ -190,7 +179,7 @@ const CASES: readonly LibraryCase[] = [
     name: 'unsolicited',
     title: 'an unsolicited message reaches the client',
     hypervisor: { buffers: { hypervisorOwned: 2 } },
-    steps: { connected: () => void hypervisor().inject(0, unsolicited('event')) },
+    steps: { connected: () => void hypervisor().inject(0, hmcEvent('event')) },
     minimumPasses: 1,
   },
 ];
@@ -321,7 +310,7 @@ describe('the CLI on the real driver', () => {
     const p = guest.vm.spawn(['ibmvmc', 'listen', '--count', '1', '--json']);
     // It says when it listens: messages before that are not its to print.
     await p.waitFor(/"kind":"listening"/);
-    expect(hypervisor().inject(0, unsolicited('listen me'))).toBe(true);
+    expect(hypervisor().inject(0, hmcEvent('listen me'))).toBe(true);
     const r = await p.exit;
     const out = p.stdout.join('\n');
     expect(out).toContain(Buffer.from('listen me').toString('hex'));

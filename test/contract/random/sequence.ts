@@ -42,56 +42,93 @@ const WRITE_LENGTHS = [0, 1, 32, 64, 300, 4096, 4097];
 const READ_LENGTHS = [16, 64, 4096, 4097];
 const INJECT_LENGTHS = [1, 64, 4096];
 
+/** What the generator believes of a process's descriptor (it never sees results). */
+type Belief = 'closed' | 'open' | 'bound';
+
 /**
  * The sequence of a seed: `length` steps on a driver with one or two slots and
- * a small buffer pool (so that a full pool and a busy slot happen).
+ * a small buffer pool (so that a full pool and a busy slot happen). Calls are
+ * weighted by what the generator believes each process's descriptor is, so
+ * that sessions open and carry messages, while every call still happens in
+ * every state now and then.
  */
 export function randomSequence(seed: number, length: number): RandomSequence {
   const next = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const weighted = <T>(table: ReadonlyArray<readonly [number, () => T]>): T => {
+    let roll = next() * table.reduce((sum, [weight]) => sum + weight, 0);
+    for (const [weight, make] of table) {
+      roll -= weight;
+      if (roll < 0) return make();
+    }
+    return (table[table.length - 1] as readonly [number, () => T])[1]();
+  };
   const processes = next() < 0.5 ? 1 : 2;
   const options: FakeDeviceOptions = {
     maxHmcs: pick([1, 2]),
     bufPoolSize: pick([1, 2, 4]),
   };
-  // Weighted choices: calls that change state often enough to reach every state.
-  const table: ReadonlyArray<readonly [number, () => RandomStep]> = [
-    [10, () => call('open')],
-    [4, () => call('close')],
-    [10, () => call(`sethmcid ${Math.floor(next() * 3)}`)],
-    [3, () => call('query')],
-    [1, () => call('requestvmc')],
-    [14, () => call(`write ${pick(WRITE_LENGTHS)} ${Math.floor(next() * 256)}`)],
-    [14, () => call(`read ${pick(READ_LENGTHS)}`)],
-    [5, () => call('poll')],
-    [12, () => ({ answer: true })],
-    [
-      4,
-      () => ({
-        inject: {
-          slot: Math.floor(next() * 2),
-          length: pick(INJECT_LENGTHS),
-          seq: Math.floor(next() * 256),
+  const beliefs: Belief[] = ['closed', 'closed'];
+  const weights: Record<Belief, Record<string, number>> = {
+    closed: {
+      open: 12,
+      close: 1,
+      sethmcid: 1,
+      query: 1,
+      requestvmc: 0.5,
+      write: 1,
+      read: 1,
+      poll: 1,
+    },
+    open: { open: 1, close: 1, sethmcid: 10, query: 2, requestvmc: 1, write: 2, read: 2, poll: 1 },
+    bound: {
+      open: 0.5,
+      close: 1.5,
+      sethmcid: 1,
+      query: 1,
+      requestvmc: 0.5,
+      write: 8,
+      read: 8,
+      poll: 3,
+    },
+  };
+  const args: Record<string, () => string> = {
+    sethmcid: () => ` ${Math.floor(next() * 3)}`,
+    write: () => ` ${pick(WRITE_LENGTHS)} ${Math.floor(next() * 256)}`,
+    read: () => ` ${pick(READ_LENGTHS)}`,
+  };
+  const call = (): RandomStep => {
+    const process = processes === 2 && next() < 0.5 ? 1 : 0;
+    const belief = beliefs[process] as Belief;
+    const op = weighted(Object.entries(weights[belief]).map(([o, w]) => [w, () => o] as const));
+    if (op === 'open' && belief === 'closed') beliefs[process] = 'open';
+    if (op === 'sethmcid' && belief === 'open') beliefs[process] = 'bound';
+    if (op === 'close') beliefs[process] = 'closed';
+    return { process, call: `${op}${args[op]?.() ?? ''}` };
+  };
+  const hypervisor = (): RandomStep =>
+    weighted<RandomStep>([
+      [6, () => ({ answer: true })],
+      [
+        3,
+        () => ({
+          inject: {
+            slot: Math.floor(next() * 2),
+            length: pick(INJECT_LENGTHS),
+            seq: Math.floor(next() * 256),
+          },
+        }),
+      ],
+      [
+        1,
+        () => {
+          for (let p = 0; p < 2; p++) if (beliefs[p] === 'bound') beliefs[p] = 'open';
+          return { reset: true };
         },
-      }),
-    ],
-    [2, () => ({ reset: true })],
-  ];
-  const total = table.reduce((sum, [weight]) => sum + weight, 0);
-  function call(line: string): RandomStep {
-    return { process: processes === 2 && next() < 0.5 ? 1 : 0, call: line };
-  }
+      ],
+    ]);
   const steps: RandomStep[] = [];
-  while (steps.length < length) {
-    let roll = next() * total;
-    for (const [weight, make] of table) {
-      roll -= weight;
-      if (roll < 0) {
-        steps.push(make());
-        break;
-      }
-    }
-  }
+  while (steps.length < length) steps.push(next() < 0.3 ? hypervisor() : call());
   return { seed, options, steps };
 }
 
