@@ -113,6 +113,8 @@ describe('the fake hypervisor behind QEMU', () => {
   it('opens a session: the HMC id copied into the hypervisor, buffers lent, the open answered', async () => {
     const m = await boot();
     const file = await session(m, 'hmc-one');
+    // The driver's answers to Add Buffer travel on after the open: wait for the last.
+    await until(() => m.hv.sessions()[0].accepted === 16, 3000, 'every buffer accepted');
     expect(m.hv.sessions()[0]).toMatchObject({
       state: 'open',
       session: 1,

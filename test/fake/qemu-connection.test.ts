@@ -16,6 +16,7 @@ import {
   type StartQemuHypervisorOptions,
 } from '../../lib/fake/qemu/start';
 import { QemuConnection, until } from '../helpers/qemu-stand-in';
+import { TIME_SCALE } from '../helpers/time-scale';
 
 const root = path.resolve(__dirname, '..', '..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'ibmvmc-qemu-test-'));
@@ -309,10 +310,12 @@ describe('startQemuHypervisor', () => {
     expect(existsSync(hv.dir as string)).toBe(false);
   });
 
-  it('stops leaving no timer or handle: a program exits by itself right after stop()', async () => {
-    // Every timer the hypervisor can hold is pending (a delayed call, a delayed
-    // re-initialisation, a waiter): anything left would keep the child alive for a minute.
-    const script = `
+  it(
+    'stops leaving no timer or handle: a program exits by itself right after stop()',
+    async () => {
+      // Every timer the hypervisor can hold is pending (a delayed call, a delayed
+      // re-initialisation, a waiter): anything left would keep the child alive for a minute.
+      const script = `
       const net = require('node:net');
       const fake = require(${JSON.stringify(path.join(root, 'dist/cjs/fake'))});
       (async () => {
@@ -333,14 +336,18 @@ describe('startQemuHypervisor', () => {
         await hv.stop();
         console.log(JSON.stringify({ dir: hv.dir }));
       })();`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(0);
-    const { dir } = JSON.parse(out) as { dir: string };
-    expect(existsSync(dir)).toBe(false);
-  }, 10_000);
+      const child = spawn(process.execPath, ['-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(0);
+      const { dir } = JSON.parse(out) as { dir: string };
+      expect(existsSync(dir)).toBe(false);
+    },
+    10_000 * TIME_SCALE,
+  );
 
   it('is an async disposable', async () => {
     let dir: string | null = null;

@@ -6,14 +6,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startFakeDevice, type FakeDeviceHandle } from '../../../lib/fake/index';
+import { TIME_SCALE } from '../../helpers/time-scale';
 import { HeldMessages } from './held-messages';
 import type { RandomTarget } from './player';
 import type { RandomSequence } from './sequence';
 
-/** How long a step may take to show all its effects on the fake (ms). */
-const FAKE_SETTLE_MS = 40;
+/** How long a step may take to show all its effects on the fake (ms; stretched under emulation). */
+const FAKE_SETTLE_MS = 40 * TIME_SCALE;
 /** A call that has not answered by then is a hang (a difference in itself). */
-const CALL_TIMEOUT_MS = 10_000;
+const CALL_TIMEOUT_MS = 10_000 * TIME_SCALE;
 
 /** Answers of a line-per-call process, awaited one at a time. */
 export class LineReplies {
