@@ -37,9 +37,7 @@
 
 static unsigned char buffer[MAX_LEN];
 
-static void failed(char *out, size_t size) {
-  snprintf(out, size, "-1 %s", strerrorname_np(errno));
-}
+static void failed(char *out, size_t size) { snprintf(out, size, "-1 %s", strerrorname_np(errno)); }
 
 static uint32_t fnv1a(const unsigned char *p, size_t n) {
   uint32_t h = 2166136261u;
