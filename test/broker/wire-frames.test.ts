@@ -485,6 +485,38 @@ describe('refused frames', () => {
     },
   );
 
+  it.each<[string, BrokerFrameSender, number, number, number]>([
+    // As docs/broker-protocol.md's tables give them.
+    ['HELLO', 'client', 7, 2054, 0x01],
+    ['REQUEST', 'client', 36, 65540, 0x02],
+    ['CANCEL', 'client', 4, 4, 0x03],
+    ['SUBSCRIBE', 'client', 2, 514, 0x04],
+    ['GOODBYE', 'client', 2, 1026, 0x05],
+    ['GOODBYE', 'broker', 2, 1026, 0x05],
+    ['WELCOME', 'broker', 38, 65542, 0x81],
+    ['ANSWER', 'broker', 36, 65540, 0x82],
+    ['EVENT', 'broker', 32, 65536, 0x83],
+    ['RESET', 'broker', 0, 0, 0x84],
+    ['RECONNECT', 'broker', 36, 65540, 0x85],
+    ['REFUSED', 'broker', 9, 1096, 0x86],
+    ['ERROR', 'broker', 5, 1092, 0x87],
+  ])('%s from the %s: a header announcing %i to %i payload bytes', (_, from, min, max, type) => {
+    const header = (length: number) => {
+      const bytes = rawFrame(type, '');
+      bytes.writeUInt32BE(length, 4);
+      return bytes;
+    };
+    expect(readBrokerFrameHeader(header(min), 0, from)).toEqual({ type, length: min });
+    expect(readBrokerFrameHeader(header(max), 0, from)).toEqual({ type, length: max });
+    expect(protocolError(() => readBrokerFrameHeader(header(max + 1), 0, from)).reason).toBe(
+      'oversized',
+    );
+    if (min > 0)
+      expect(protocolError(() => readBrokerFrameHeader(header(min - 1), 0, from)).reason).toBe(
+        'malformed',
+      );
+  });
+
   it('refuses non-bytes as malformed', () => {
     for (const input of [undefined, null, 'b701', [0xb7], new ArrayBuffer(8), new Uint16Array(4)])
       expect(protocolError(() => decodeBrokerFrame(input as never, 'client')).reason).toBe(
