@@ -784,6 +784,15 @@ describe('order', () => {
     );
     expect(() => order.accept(f.hello)).toThrow(/after its GOODBYE/);
   });
+
+  it("refuses the other side's frames (for callers that skip the types)", () => {
+    const client = new BrokerFrameOrder('client');
+    client.accept(f.hello);
+    expect(() => client.accept(f.answer as never)).toThrow(/is not a frame a client sends/);
+    const broker = new BrokerFrameOrder('broker');
+    broker.accept(f.welcome);
+    expect(() => broker.accept(f.request as never)).toThrow(/is not a frame the broker sends/);
+  });
 });
 
 describe('toWireError', () => {

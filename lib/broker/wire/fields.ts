@@ -17,13 +17,14 @@ import { BrokerProtocolError } from './error';
 import { frameTypeName } from './header';
 
 /** What an error code may look like: upper-case ASCII letters, digits and `_`, starting with a letter. */
-const CODE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+export const CODE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
 
 /** A strict UTF-8 decoder: invalid bytes are an error, and a leading BOM is kept as text. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A string with an unpaired surrogate, which UTF-8 cannot carry. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Unpaired surrogates, which UTF-8 cannot carry. */
+export const LONE_SURROGATES =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Reads a payload's fields in order, refusing any that break the layout, and
@@ -184,7 +185,8 @@ export class PayloadWriter {
   /** A UTF-8 string of `min` to {@link BROKER_MAX_STRING_LENGTH} bytes. */
   string(field: string, value: unknown, min = 0): this {
     if (typeof value !== 'string') throw this.typeError(field, 'a string', value);
-    if (LONE_SURROGATE.test(value)) {
+    // search, not test: a global pattern's test() would carry lastIndex over to the next call.
+    if (value.search(LONE_SURROGATES) >= 0) {
       throw new RangeError(
         `${this.frame}: ${field} has an unpaired surrogate, which UTF-8 cannot carry`,
       );

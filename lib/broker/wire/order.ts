@@ -61,8 +61,18 @@ type Step = BrokerConversationPhase | { why: string };
 function clientNext(phase: BrokerConversationPhase, type: string): Step {
   if (phase === 'ended') return { why: 'after its GOODBYE' };
   if (phase === 'start') return type === 'hello' ? 'open' : { why: 'before HELLO' };
-  if (type === 'hello') return { why: 'after HELLO: one HELLO per connection' };
-  return type === 'goodbye' ? 'ended' : phase;
+  switch (type) {
+    case 'hello':
+      return { why: 'after HELLO: one HELLO per connection' };
+    case 'request':
+    case 'cancel':
+    case 'subscribe':
+      return phase;
+    case 'goodbye':
+      return 'ended';
+    default:
+      return { why: 'is not a frame a client sends' };
+  }
 }
 
 function brokerNext(phase: BrokerConversationPhase, type: string): Step {
@@ -78,7 +88,10 @@ function brokerNext(phase: BrokerConversationPhase, type: string): Step {
       return phase === 'open' ? 'reset' : { why: 'after RESET, before RECONNECT' };
     case 'reconnect':
       return phase === 'reset' ? 'open' : { why: 'without a RESET before it' };
-    default: // answer, event: only from a session
+    case 'answer':
+    case 'event': // only from a session
       return phase === 'open' ? phase : { why: 'after RESET, before RECONNECT' };
+    default:
+      return { why: 'is not a frame the broker sends' };
   }
 }

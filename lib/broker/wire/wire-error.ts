@@ -1,4 +1,5 @@
 import { BROKER_MAX_CODE_LENGTH, BROKER_MAX_STRING_LENGTH } from './constants';
+import { CODE_PATTERN, LONE_SURROGATES } from './fields';
 
 /** What ERROR and REFUSED carry about an error: a code and a text, both within the wire's limits. */
 export interface WireErrorFields {
@@ -10,9 +11,6 @@ export interface WireErrorFields {
 
 /** The code sent for an error whose own code cannot go on the wire (or that has none). */
 export const BROKER_FALLBACK_ERROR_CODE = 'ERR_IBMVMC_BROKER';
-
-const CODE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * The code and text for an ERROR or REFUSED frame about `error`: its `code`
