@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// npm run fuzz [-- --seed N --codec N --api N --replay codec:I|api:I]
+// npm run fuzz [-- --seed N --codec N --api N --broker N --replay codec:I|api:I|broker:I]
 //
 // Feeds decodeHmcMessage a million (--codec) random and mutated messages,
-// and the public API (--api) calls with random argument types and sizes
-// against a fake device. Only typed errors may come out. Seeded and
+// the public API (--api) calls with random argument types and sizes
+// against a fake device, and the broker's wire codec (--broker) a million
+// random, mutated and streamed frames. Only typed errors may come out. Seeded and
 // reproducible: each case has its own stream (seed, part, index), so a
 // failing case replays alone with --replay. The engine is test/fuzz/engine.ts,
 // which the Jest suite also runs (briefly); it is loaded from the TypeScript
@@ -18,7 +19,7 @@ const { findPreload } = require('./preload-path');
 const root = path.resolve(__dirname, '..');
 
 function parseArgs(argv) {
-  const args = { seed: 1, codec: 1_000_000, api: 20_000, replay: null };
+  const args = { seed: 1, codec: 1_000_000, api: 20_000, broker: 1_000_000, replay: null };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i];
     if (name === '--') continue;
@@ -26,13 +27,14 @@ function parseArgs(argv) {
     if (name === '--seed') args.seed = Number(value);
     else if (name === '--codec') args.codec = Number(value);
     else if (name === '--api') args.api = Number(value);
+    else if (name === '--broker') args.broker = Number(value);
     else if (name === '--replay') {
-      const m = /^(codec|api):(\d+)$/.exec(value ?? '');
-      if (!m) usage(`--replay takes codec:INDEX or api:INDEX, got ${value}`);
+      const m = /^(codec|api|broker):(\d+)$/.exec(value ?? '');
+      if (!m) usage(`--replay takes codec:INDEX, api:INDEX or broker:INDEX, got ${value}`);
       args.replay = { part: m[1], index: Number(m[2]) };
     } else usage(`unknown option ${name}`);
   }
-  for (const key of ['seed', 'codec', 'api'])
+  for (const key of ['seed', 'codec', 'api', 'broker'])
     if (!Number.isInteger(args[key]) || args[key] < 0) usage(`--${key} must be an integer ≥ 0`);
   return args;
 }
@@ -40,7 +42,7 @@ function parseArgs(argv) {
 function usage(message) {
   console.error(`fuzz: ${message}`);
   console.error(
-    'usage: node scripts/fuzz.js [--seed N] [--codec N] [--api N] [--replay codec:I|api:I]',
+    'usage: node scripts/fuzz.js [--seed N] [--codec N] [--api N] [--broker N] [--replay codec:I|api:I|broker:I]',
   );
   process.exit(2);
 }
@@ -100,6 +102,7 @@ async function main() {
   }
   loadTypeScript();
   const { fuzzCodec, fuzzApi } = require(path.join(root, 'test', 'fuzz', 'engine.ts'));
+  const { fuzzBrokerWire } = require(path.join(root, 'test', 'fuzz', 'broker-wire.ts'));
   const { startFakeDevice } = require(path.join(root, 'lib', 'fake', 'index.ts'));
   const started = Date.now();
   console.log(`fuzz: seed ${args.seed}`);
@@ -115,6 +118,19 @@ async function main() {
     );
     console.log(`  made as: ${fmt(r.kinds)}`);
     console.log(`  HmcDecodeError by field: ${fmt(r.rejected)}`);
+  }
+
+  const brokerRuns = args.replay ? (args.replay.part === 'broker' ? 1 : 0) : args.broker;
+  const brokerStart = args.replay?.part === 'broker' ? args.replay.index : 0;
+  if (brokerRuns > 0) {
+    const r = fuzzBrokerWire(args.seed, brokerRuns, failures, brokerStart);
+    const rate = Math.round(r.iterations / (r.ms / 1000));
+    console.log(
+      `broker wire: ${count(r.iterations)} cases in ${(r.ms / 1000).toFixed(1)} s (${count(rate)}/s): ` +
+        `${count(r.decoded)} frames decoded, ${count(r.encodeRefused)} encodings refused (TypeError/RangeError)`,
+    );
+    console.log(`  made as: ${fmt(r.kinds)}`);
+    console.log(`  BrokerProtocolError by reason: ${fmt(r.rejected)}`);
   }
 
   const apiRuns = args.replay ? (args.replay.part === 'api' ? 1 : 0) : args.api;

@@ -2,7 +2,7 @@
  * The fuzzer, shared by `npm run fuzz` (scripts/fuzz.js, a million codec
  * cases and more) and the short run in the Jest suite (test/fuzz/).
  *
- * Two parts:
+ * Three parts:
  * - the codec: `decodeHmcMessage` gets random bytes, valid messages, and
  *   valid messages mutated where a decoder is weakest (the length fields, the
  *   header length, truncation, extension), through views at odd offsets and
@@ -14,6 +14,10 @@
  *   random argument types and sizes, against a live fake device. Only typed
  *   errors (IbmvmcError subclasses; TypeError/RangeError from the encoders,
  *   as documented) may come out, and every promise must settle.
+ * - the broker's wire codec (broker-wire.ts): random, valid and mutated
+ *   frames, conversations split anywhere, random frame objects for the
+ *   encoder. Only BrokerProtocolError may come out of the decoders;
+ *   whatever decodes encodes back to the same bytes.
  *
  * Everything is driven by a seeded PRNG, one stream per case (seed, part,
  * index), so any failing case can be replayed alone.
@@ -122,7 +126,7 @@ export interface CodecReport {
 
 /** A case that broke a rule. */
 export interface FuzzFailure {
-  part: 'codec' | 'api';
+  part: 'codec' | 'api' | 'broker';
   index: number;
   what: string;
   detail: string;
@@ -900,14 +904,16 @@ export async function fuzzApi(
 
 // ---- reporting ----------------------------------------------------------------------------
 
-function describe(error: unknown): string {
+/** An error (or anything thrown) in a few words, for a failure's description. */
+export function describe(error: unknown): string {
   if (error instanceof Error) return `${error.constructor.name} (${error.message})`;
   return `a non-error ${typeof error} (${String(error)})`;
 }
 
 const MAX_FAILURES = 50;
 
-function fail(
+/** Records a failure (at most 50 are kept). */
+export function fail(
   failures: FuzzFailure[],
   part: FuzzFailure['part'],
   index: number,

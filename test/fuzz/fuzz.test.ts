@@ -1,10 +1,11 @@
 /**
  * A short run of the fuzzer (`npm run fuzz` runs a million codec cases):
  * the same cases every time (fixed seed), so a failure here replays with
- * `node scripts/fuzz.js --seed 1 --replay codec:INDEX` (or `api:INDEX`).
+ * `node scripts/fuzz.js --seed 1 --replay codec:INDEX` (or `api:INDEX`, `broker:INDEX`).
  */
 import { startFakeDevice } from '../../lib/fake/index';
 import { fdBaseline, openFds } from '../helpers/session-fixtures';
+import { fuzzBrokerWire } from './broker-wire';
 import { fuzzApi, fuzzCodec, type FuzzFailure } from './engine';
 
 const SEED = 1;
@@ -20,6 +21,28 @@ describe('fuzz (short run)', () => {
     for (const field of ['input', 'length', 'descriptor', 'headerLength', 'messageLength'])
       expect(report.rejected[field]).toBeGreaterThan(0);
     expect(report.rejected.dataLength).toBeGreaterThan(0);
+  });
+
+  it("the broker's wire codec: 20,000 random, mutated and streamed frames, only BrokerProtocolError comes out", () => {
+    const failures: FuzzFailure[] = [];
+    const report = fuzzBrokerWire(SEED, 20_000, failures);
+    expect(failures).toEqual([]);
+    expect(report.iterations).toBe(20_000);
+    // Every kind of case was made, frames decoded, encodings refused, and every reason reached.
+    for (const kind of [
+      'random bytes',
+      'random payload',
+      'valid',
+      'mutated',
+      'stream',
+      'encode',
+      'not bytes',
+    ])
+      expect(report.kinds[kind]).toBeGreaterThan(0);
+    expect(report.decoded).toBeGreaterThan(5000);
+    expect(report.encodeRefused).toBeGreaterThan(0);
+    for (const reason of ['malformed', 'oversized', 'out-of-order', 'version'])
+      expect(report.rejected[reason]).toBeGreaterThan(0);
   });
 
   it('the public API: 2,000 calls with random arguments, only typed errors, everything settles', async () => {
