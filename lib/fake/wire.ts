@@ -5,7 +5,7 @@
  * starts with a little-endian u32 payload length, which is all the
  * incremental {@link FrameReader} needs to know.
  */
-export { FrameReader } from './frame-reader';
+export { FrameReader } from '../protocol/frame-reader';
 
 /** Environment variable naming the control socket. */
 export const WIRE_ENV_SOCKET = 'IBMVMC_FAKE_SOCKET';

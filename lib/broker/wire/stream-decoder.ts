@@ -1,4 +1,4 @@
-import { FrameReader } from '../../fake/frame-reader';
+import { FrameReader } from '../../protocol/frame-reader';
 import { BROKER_FRAME_HEADER_LENGTH, BROKER_FRAME_MAX_PAYLOAD } from './constants';
 import { decodeBrokerFrame } from './decode';
 import type { BrokerFrameFrom, BrokerFrameSender } from './frames';

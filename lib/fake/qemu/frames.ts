@@ -6,7 +6,7 @@
  * stand-ins), strict decoders, and {@link QemuFrameDecoder} for a stream.
  */
 import { FakeDeviceError } from '../errors';
-import { FrameReader } from '../frame-reader';
+import { FrameReader } from '../../protocol/frame-reader';
 
 /** The protocol version both sides put in HELLO. */
 export const QEMU_BRIDGE_VERSION = 1;

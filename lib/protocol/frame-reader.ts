@@ -1,8 +1,9 @@
 /**
  * Reassembling length-prefixed frames from a byte stream that splits and
- * merges them arbitrarily. Both of the fake's socket protocols use it: the
- * preload shim's (a little-endian length first) and QEMU's bridge (a
- * big-endian length after the type).
+ * merges them arbitrarily. Every socket protocol of the package uses it: the
+ * fake's with the preload shim (a little-endian length first), QEMU's bridge
+ * (a big-endian length after the type) and the broker's (the same, after a
+ * magic and a version).
  */
 
 /** Reads a frame's payload length from its header, which starts at `offset` in `chunk`. */
