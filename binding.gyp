@@ -8,7 +8,8 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/errors.cc",
-        "native/addon/device_handle.cc"
+        "native/addon/device_handle.cc",
+        "native/addon/peer_credentials.cc"
       ],
       "include_dirs": ["native/abi"],
       "dependencies": [

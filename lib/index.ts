@@ -21,3 +21,5 @@ export * from './errors/index';
 export * from './protocol/index';
 export * from './client/index';
 export { nativeConstants } from './native/constants';
+export { peerCredentials } from './native/peer-credentials';
+export type { PeerCredentials } from './native/peer-credentials';

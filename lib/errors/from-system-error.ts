@@ -133,6 +133,24 @@ export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'):
         `the driver reported an I/O error on ${call}; if it persists, check "ibmvmc status" and reload the module`,
         d,
       );
+    // getsockopt(SO_PEERCRED) in peerCredentials(), where `device` names the fd.
+    case 'EBADF':
+      if (call === 'getsockopt')
+        return new InvalidArgumentError(
+          `${device} is not an open file descriptor (EBADF on getsockopt): pass the fd of a socket this process holds open, or the socket itself`,
+          d,
+        );
+      return new IbmvmcError(`${error.message}`, d);
+    case 'ENOTSOCK':
+      return new InvalidArgumentError(
+        `${device} is not a socket (ENOTSOCK on ${call}): pass a connected Unix socket, such as the one a Unix server's 'connection' event gives`,
+        d,
+      );
+    case 'ENOPROTOOPT':
+      return new InvalidArgumentError(
+        `${device} is a socket without that option (ENOPROTOOPT on ${call}): peer credentials exist only for a connected Unix socket`,
+        d,
+      );
     default:
       return new IbmvmcError(`${error.message}`, d);
   }

@@ -44,6 +44,17 @@ export interface NativeDeviceHandle {
   close(): boolean;
 }
 
+/**
+ * A socket peer's credentials as getsockopt(SO_PEERCRED) gives them, unchecked:
+ * a socket without any (TCP, an unconnected Unix socket) gives pid 0 and uid
+ * and gid 4294967295 (`(uid_t)-1`).
+ */
+export interface NativePeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** Constants the binary was compiled with, from the target's own headers. */
 export interface NativeConstants {
   ioctl: { SETHMCID: number; QUERY: number; REQUESTVMC: number };
@@ -52,8 +63,16 @@ export interface NativeConstants {
   QUERY_STRUCT_SIZE: number;
 }
 
+/** What the addon exports. */
 export interface NativeBinding {
   DeviceHandle: new (path: string) => NativeDeviceHandle;
+  /**
+   * One getsockopt(SO_PEERCRED) on any socket fd. A fd that is not a number
+   * throws TypeError, one that is not an integer from 0 to 2^31-1 RangeError,
+   * both before the call; a failed call throws a system error with syscall
+   * `getsockopt` (EBADF, ENOTSOCK, ...).
+   */
+  peerCredentials(fd: number): NativePeerCredentials;
   constants: NativeConstants;
 }
 

@@ -1,15 +1,19 @@
-// The ibmvmc native binding: a DeviceHandle class and the constants this
-// build was compiled with. Context-aware, no global state: safe in workers.
+// The ibmvmc native binding: a DeviceHandle class, peerCredentials() for any
+// socket fd, and the constants this build was compiled with. Context-aware, no
+// global state: safe in workers.
 #include <napi.h>
 
 #include "device_handle.h"
 #include "errors.h"
 #include "ibmvmc_abi.h"
+#include "peer_credentials.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DeviceHandle", ibmvmc::DeviceHandle::Define(env));
+  exports.Set("peerCredentials",
+              Napi::Function::New(env, ibmvmc::PeerCredentials, "peerCredentials"));
 
   Napi::Object ioctls = Napi::Object::New(env);
   ioctls.Set("SETHMCID", static_cast<double>(IBMVMC_IOCTL_SETHMCID));

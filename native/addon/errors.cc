@@ -14,6 +14,8 @@ struct ErrnoEntry {
 };
 
 // Built from the C library's own macros, so each target gets its own values.
+// A table; clang-format would put one entry a line.
+// clang-format off
 constexpr ErrnoEntry kErrnos[] = {
     {EPERM, "EPERM"},     {ENOENT, "ENOENT"},       {EINTR, "EINTR"},
     {EIO, "EIO"},         {ENXIO, "ENXIO"},         {EBADF, "EBADF"},
@@ -24,7 +26,9 @@ constexpr ErrnoEntry kErrnos[] = {
     {EROFS, "EROFS"},     {EPIPE, "EPIPE"},         {ENAMETOOLONG, "ENAMETOOLONG"},
     {ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},         {EBADFD, "EBADFD"},
     {ENOBUFS, "ENOBUFS"}, {ETIMEDOUT, "ETIMEDOUT"}, {ECONNREFUSED, "ECONNREFUSED"},
+    {ENOTSOCK, "ENOTSOCK"}, {ENOPROTOOPT, "ENOPROTOOPT"},
 };
+// clang-format on
 
 }  // namespace
 

@@ -14,8 +14,8 @@ const char* ErrnoName(int err);
 Napi::Error MakeSystemError(Napi::Env env, int err, const char* syscall,
                             const char* path = nullptr);
 
-// Every errno the driver, the fake or the shim can produce, by name, as this
-// build's C library defines them.
+// Every errno the driver, the fake, the shim or getsockopt(SO_PEERCRED) can
+// produce, by name, as this build's C library defines them.
 Napi::Object ErrnoConstants(Napi::Env env);
 
 }  // namespace ibmvmc

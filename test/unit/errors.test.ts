@@ -43,6 +43,10 @@ describe('fromSystemError maps every errno the driver returns', () => {
     ['EIO', 5, 'ioctl:REQUESTVMC', DeviceIoError, false, /hardware fault/],
     ['ENODEV', 19, 'ioctl:REQUESTVMC', DeviceNotFoundError, false, /no VMC resource/],
     ['EINVAL', 22, 'ioctl:REQUESTVMC', InvalidArgumentError, false, /REQUESTVMC as invalid/],
+    // peerCredentials()'s getsockopt(SO_PEERCRED)
+    ['EBADF', 9, 'getsockopt', InvalidArgumentError, false, /not an open file descriptor/],
+    ['ENOTSOCK', 88, 'getsockopt', InvalidArgumentError, false, /is not a socket/],
+    ['ENOPROTOOPT', 92, 'getsockopt', InvalidArgumentError, false, /only for a connected Unix/],
   ])('%s on %s', (code, errno, syscall, cls, retryable, message) => {
     const error = fromSystemError(sys(code, errno, syscall));
     expect(error).toBeInstanceOf(cls);
@@ -82,5 +86,10 @@ describe('fromSystemError maps every errno the driver returns', () => {
     const error = fromSystemError(sys('EMFILE', 24, 'open'));
     expect(error.constructor).toBe(IbmvmcError);
     expect(error.code).toBe('EMFILE');
+    // EBADF has a class only from getsockopt: on the device it stays as it is.
+    const ebadf = fromSystemError(sys('EBADF', 9, 'fd'));
+    expect(ebadf.constructor).toBe(IbmvmcError);
+    expect(ebadf.code).toBe('EBADF');
+    expect(ebadf.message).toBe('EBADF: x, fd');
   });
 });
