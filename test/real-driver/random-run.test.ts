@@ -28,7 +28,7 @@ import { guestRandomTarget } from './random-target';
 
 const FIRST_SEED = Number(process.env.IBMVMC_RANDOM_SEED ?? 1);
 const RUNS = Number(process.env.IBMVMC_RANDOM_RUNS ?? 4);
-const STEPS = Number(process.env.IBMVMC_RANDOM_STEPS ?? 30);
+const STEPS = Number(process.env.IBMVMC_RANDOM_STEPS ?? 40);
 /** Replays the shrinker may spend on a difference (each plays both drivers). */
 const SHRINK_TRIES = Number(process.env.IBMVMC_RANDOM_SHRINK_TRIES ?? 25);
 /** A sequence's own time, and its shrinking's: a step takes well under a second in the guest. */

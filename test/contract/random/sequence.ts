@@ -38,12 +38,15 @@ export function prng(seed: number): () => number {
 }
 
 // Sizes around the edges that matter: tiny, a header, the MTU and one past it.
-const WRITE_LENGTHS = [0, 1, 32, 64, 300, 4096, 4097];
-const READ_LENGTHS = [16, 64, 4096, 4097];
+const WRITE_LENGTHS = [0, 1, 32, 64, 64, 300, 300, 4096, 4096, 4097];
+const READ_LENGTHS = [16, 64, 4096, 4096, 4096, 4097];
 const INJECT_LENGTHS = [1, 64, 4096];
 
-/** What the generator believes of a process's descriptor (it never sees results). */
-type Belief = 'closed' | 'open' | 'bound';
+/**
+ * What the generator believes of a process's descriptor (it never sees
+ * results); `stale`: bound before a reset, good only for closing.
+ */
+type Belief = 'closed' | 'open' | 'bound' | 'stale';
 
 /**
  * The sequence of a seed: `length` steps on a driver with one or two slots and
@@ -70,6 +73,16 @@ export function randomSequence(seed: number, length: number): RandomSequence {
   };
   const beliefs: Belief[] = ['closed', 'closed'];
   const weights: Record<Belief, Record<string, number>> = {
+    stale: {
+      open: 0.5,
+      close: 10,
+      sethmcid: 1,
+      query: 0.5,
+      requestvmc: 0.5,
+      write: 1,
+      read: 1,
+      poll: 0.5,
+    },
     closed: {
       open: 12,
       close: 1,
@@ -87,9 +100,9 @@ export function randomSequence(seed: number, length: number): RandomSequence {
       sethmcid: 1,
       query: 1,
       requestvmc: 0.5,
-      write: 8,
-      read: 8,
-      poll: 3,
+      write: 10,
+      read: 3,
+      poll: 2,
     },
   };
   const args: Record<string, () => string> = {
@@ -97,10 +110,24 @@ export function randomSequence(seed: number, length: number): RandomSequence {
     write: () => ` ${pick(WRITE_LENGTHS)} ${Math.floor(next() * 256)}`,
     read: () => ` ${pick(READ_LENGTHS)}`,
   };
+  // Answers and injections believed to wait for a read: reads grow likelier.
+  let waiting = 0;
+  // Two processes: mostly the one believed bound, when only one is.
+  const chooseProcess = (): 0 | 1 => {
+    if (processes === 1) return 0;
+    const bound = beliefs.findIndex((b) => b === 'bound');
+    const onlyOne = bound !== -1 && beliefs.lastIndexOf('bound') === bound;
+    if (onlyOne && next() < 0.7) return bound as 0 | 1;
+    return next() < 0.5 ? 1 : 0;
+  };
   const call = (): RandomStep => {
-    const process = processes === 2 && next() < 0.5 ? 1 : 0;
+    const process = chooseProcess();
     const belief = beliefs[process] as Belief;
-    const op = weighted(Object.entries(weights[belief]).map(([o, w]) => [w, () => o] as const));
+    const boost = (o: string, w: number) => (o === 'read' && waiting > 0 ? w * 5 : w);
+    const op = weighted(
+      Object.entries(weights[belief]).map(([o, w]) => [boost(o, w), () => o] as const),
+    );
+    if (op === 'read' && belief === 'bound') waiting = Math.max(0, waiting - 1);
     if (op === 'open' && belief === 'closed') beliefs[process] = 'open';
     if (op === 'sethmcid' && belief === 'open') beliefs[process] = 'bound';
     if (op === 'close') beliefs[process] = 'closed';
@@ -108,27 +135,41 @@ export function randomSequence(seed: number, length: number): RandomSequence {
   };
   const hypervisor = (): RandomStep =>
     weighted<RandomStep>([
-      [6, () => ({ answer: true })],
+      [
+        6,
+        () => {
+          waiting++;
+          return { answer: true };
+        },
+      ],
       [
         3,
-        () => ({
-          inject: {
-            slot: Math.floor(next() * 2),
-            length: pick(INJECT_LENGTHS),
-            seq: Math.floor(next() * 256),
-          },
-        }),
+        () => {
+          waiting++;
+          return {
+            inject: {
+              slot: Math.floor(next() * 2),
+              length: pick(INJECT_LENGTHS),
+              seq: Math.floor(next() * 256),
+            },
+          };
+        },
       ],
       [
         1,
         () => {
-          for (let p = 0; p < 2; p++) if (beliefs[p] === 'bound') beliefs[p] = 'open';
+          for (let p = 0; p < 2; p++) if (beliefs[p] !== 'closed') beliefs[p] = 'stale';
+          waiting = 0;
           return { reset: true };
         },
       ],
     ]);
   const steps: RandomStep[] = [];
-  while (steps.length < length) steps.push(next() < 0.3 ? hypervisor() : call());
+  while (steps.length < length) {
+    // The hypervisor acts mostly while a session is believed open.
+    const anyBound = beliefs.includes('bound');
+    steps.push(next() < (anyBound ? 0.3 : 0.08) ? hypervisor() : call());
+  }
   return { seed, options, steps };
 }
 
