@@ -64,6 +64,68 @@ async function sessionBlock(data, count, warmup) {
   return result;
 }
 
+// The floors under the library, for telling its cost from the platform's: the
+// addon called directly, no session, no promises per message. "addon-spin"
+// writes and then reads until the answer is there (no event loop at all);
+// "addon-watch" writes and waits for the addon's readability watcher, the
+// least any event-loop program pays.
+function addonHandle() {
+  const { binding } = require(
+    path.resolve(__dirname, '..', '..', 'dist', 'cjs', 'native', 'binding'),
+  );
+  const handle = new (binding().DeviceHandle)(devicePath);
+  handle.setHmcId(Buffer.alloc(32, 0x62));
+  return handle;
+}
+
+// A write, retried while the driver says EBUSY (the open not yet answered).
+function writeRetrying(handle, message) {
+  for (;;) {
+    try {
+      return handle.write(message);
+    } catch (error) {
+      if (error.code !== 'EBUSY') throw error;
+    }
+  }
+}
+
+async function addonSpinBlock(data, count, warmup) {
+  const handle = addonHandle();
+  const message = echoMessage(1, data);
+  const buffer = Buffer.alloc(Number(process.env.BENCH_MTU ?? 4096)); // a read over the MTU is EINVAL
+  const watch = stopwatch(count, warmup);
+  for (let i = 0; i < watch.total; i++) {
+    watch.lap(i);
+    writeRetrying(handle, message);
+    while (handle.read(buffer) === null);
+  }
+  const result = watch.result();
+  handle.close();
+  return result;
+}
+
+async function addonWatchBlock(data, count, warmup) {
+  const handle = addonHandle();
+  const message = echoMessage(1, data);
+  const buffer = Buffer.alloc(Number(process.env.BENCH_MTU ?? 4096)); // a read over the MTU is EINVAL
+  let answered = () => {};
+  handle.watch((error) => answered(error), buffer);
+  const watch = stopwatch(count, warmup);
+  for (let i = 0; i < watch.total; i++) {
+    watch.lap(i);
+    const answer = new Promise((resolve, reject) => {
+      answered = (error) => (error ? reject(error) : resolve());
+    });
+    handle.setRef(true);
+    writeRetrying(handle, message);
+    await answer;
+  }
+  const result = watch.result();
+  handle.unwatch();
+  handle.close();
+  return result;
+}
+
 async function clientBlock(data, count, warmup) {
   const client = await ibmvmc.connect({ hmcId: 'bench-client', path: devicePath, sysfsRoot });
   const watch = stopwatch(count, warmup);
@@ -177,6 +239,8 @@ async function pipelineRun() {
 const runs = {
   session: () => serve(sessionBlock),
   client: () => serve(clientBlock),
+  'addon-spin': () => serve(addonSpinBlock),
+  'addon-watch': () => serve(addonWatchBlock),
   pipeline: () => pipelineRun().then((result) => console.log(JSON.stringify(result))),
 };
 runs[mode]().catch((error) => {

@@ -6,7 +6,8 @@
 #   scripts/power/real-driver/random-run.sh [--seed N] [--runs N] [--steps N]
 #
 # Defaults: seeds from the current time (printed, so a failure can be
-# replayed with --seed), 200 runs of 60 steps (about 45 minutes on 2 cores).
+# replayed with --seed), 200 runs of 60 steps (about 70 minutes on 2 cores:
+# some 20 s a sequence).
 # The short run in CI is test/real-driver/random-run.test.ts with its defaults.
 set -euo pipefail
 seed="$(($(date +%s) % 1000000))"
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
     --seed) seed="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "random-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
