@@ -29,6 +29,7 @@ import { HmcClient } from '../../lib/client/client';
 import { connect } from '../../lib/client/connect';
 import { encodeHmcId } from '../../lib/session/hmc-id';
 import { open, type HmcSession } from '../../lib/session/session';
+import { TIME_SCALE } from '../helpers/time-scale';
 import {
   HMC_DESCRIPTOR,
   HMC_HEADER_LENGTH,
@@ -866,11 +867,13 @@ export async function fuzzApi(
         outcome = { ok: false, error };
       }
       if (promise !== undefined) {
-        outcome = await settled(promise, opened ? 5000 : 100);
+        // A call with no session settles within a file read or two on the thread
+        // pool; under the sanitizers (IBMVMC_TEST_TIME_SCALE=3) that is slower.
+        outcome = await settled(promise, (opened ? 5000 : 100) * TIME_SCALE);
         if (outcome === 'pending' && unstick !== undefined) {
           // Nothing said how long to wait (or the session cannot deliver): closing must settle it.
           await unstick().catch(() => undefined);
-          outcome = await settled(promise, 1000);
+          outcome = await settled(promise, 1000 * TIME_SCALE);
         }
       }
       if (outcome === 'pending') {
