@@ -15,6 +15,8 @@ export interface CommandContext {
   readonly deviceLabel: string;
   /** Whether the device is a fake started for this command. */
   readonly onFake: boolean;
+  /** `--broker` (or IBMVMC_BROKER): the broker's socket, when the command goes through one. */
+  readonly broker: string | undefined;
   /** Where sysfs is, when not the environment's (a fake in this process). */
   readonly sysfsRoot: string | undefined;
   /** The HMC id to bind sessions with. */

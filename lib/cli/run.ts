@@ -10,6 +10,7 @@ import { DEFAULT_DEVICE_PATH } from '../device/device';
 import { FakeDeviceError } from '../fake/errors';
 import { PRELOAD_FILE_NAME } from '../fake/preload-path';
 import { WIRE_ENV_DEVICE, WIRE_ENV_SOCKET } from '../fake/wire';
+import { BROKER_ENV } from '../broker/client/socket-path';
 import { packageRoot } from '../native/package-root';
 import type { Command, CommandContext } from './command';
 import { findCommand } from './commands/index';
@@ -167,6 +168,19 @@ async function prepare(
   } else if (wantsFake) {
     throw new UsageError(`${command.name} is itself the fake: --fake does not apply`, command.name);
   }
+  // --broker, or IBMVMC_BROKER when no device is named: the broker's session, not one of our own.
+  const takesBroker = 'broker' in command.options;
+  const brokerOption = takesBroker ? stringOption(values, 'broker') : undefined;
+  if (brokerOption !== undefined && (wantsFake || deviceOption !== undefined))
+    throw new UsageError(
+      "--broker goes through the broker's session: leave out --device and --fake",
+      command.name,
+    );
+  const broker =
+    brokerOption ??
+    (takesBroker && !wantsFake && deviceOption === undefined
+      ? io.env[BROKER_ENV] || undefined
+      : undefined);
   const settings = {
     hmcId: stringOption(values, 'hmc-id') ?? DEFAULT_HMC_ID,
     timeoutMs: parseMs('--timeout', stringOption(values, 'timeout') ?? String(DEFAULT_TIMEOUT_MS)),
@@ -194,6 +208,7 @@ async function prepare(
           deviceLabel: 'a fake device started for this command',
           onFake: true,
           sysfsRoot: fake.sysfsRoot,
+          broker: undefined,
         });
       const env: NodeJS.ProcessEnv = {
         ...io.env,
@@ -207,6 +222,15 @@ async function prepare(
     }
   }
   if (debug && !debugLogOn(io.env)) return respawn(argv, withDebugLog(io.env));
+  if (broker !== undefined)
+    return runCommand(command, out, {
+      ...settings,
+      device: broker,
+      deviceLabel: `the broker at ${broker}`,
+      onFake: false,
+      sysfsRoot: undefined,
+      broker,
+    });
 
   // A process started with the fake's environment: /dev/ibmvmc is the fake's socket.
   let device = deviceOption ?? DEFAULT_DEVICE_PATH;
@@ -226,6 +250,7 @@ async function prepare(
     deviceLabel,
     onFake,
     sysfsRoot: undefined,
+    broker: undefined,
   });
 }
 

@@ -37,7 +37,13 @@ import { describeOpcode, describeTarget } from './names';
 import { resolveClientSettings, type ClientSettings, type ClientSettingsInit } from './options';
 import { checkRequest, describeRequest, type CheckedRequest, type HmcRequest } from './request';
 import { TokenAllocator } from './tokens';
-import { receivesOwnedBuffers, sendWithdrawable, type ClientTransport } from './transport';
+import {
+  receivesOwnedBuffers,
+  sendWithdrawable,
+  sharedCommandPathOf,
+  type ClientTransport,
+  type SharedCommandPath,
+} from './transport';
 
 /** Why a message was delivered as `unsolicited` rather than to a request. */
 export type UnsolicitedReason =
@@ -56,8 +62,15 @@ export interface HmcClientEvents {
   unsolicited: [message: HmcMessage, reason: UnsolicitedReason];
   /** Incoming bytes that are not an HMC message; the client carries on. */
   malformed: [error: HmcDecodeError, bytes: Buffer];
-  /** The session was reset (or failed): every request rejected with `error`, and the client is closed. */
+  /**
+   * The session was reset (or failed): every request in flight rejected with
+   * `error`. On a session of its own the client is then closed (connect
+   * again); through a broker it stays open, holds new requests, and
+   * `reconnect` follows once the broker has a new session.
+   */
   reset: [error: IbmvmcError];
+  /** Through a broker: its new session is up after a `reset`; held requests go out now. */
+  reconnect: [];
   /** The client and its session are closed. */
   close: [];
 }
@@ -125,18 +138,29 @@ export class HmcClient<
   #closing: Promise<void> | undefined;
   #transportClosed: Promise<unknown> | undefined;
   #commandPathOptions: Buffer = Buffer.alloc(0);
+  /** The broker's command path, when the transport is a broker's: not ours to open or close. */
+  readonly #shared: SharedCommandPath | undefined;
+  /** Between a shared command path's reset and its reconnect: requests wait for their turn. */
+  #paused = false;
 
   private constructor(session: S, settings: ClientSettings) {
     super();
     this.session = session;
     this.#settings = settings;
     this.#ownsMessages = receivesOwnedBuffers(session);
+    this.#shared = sharedCommandPathOf(session);
+    this.#shared?.observe({
+      reset: (error) => this.#onSharedReset(error),
+      reconnect: () => this.#onSharedReconnect(),
+      refused: (token, error) => this.#onRefused(token, error),
+    });
     void this.#readLoop();
   }
 
   /**
    * Opens the command path on an open session (exchange options) and awaits
-   * its answer. The session then belongs to the client: if the command path
+   * its answer (over a broker's transport the broker holds the command path:
+   * nothing is sent). The session then belongs to the client: if the command path
    * cannot be opened the session is closed and the error rethrown. (Bad
    * options reject before anything is sent, and the session stays yours.)
    *
@@ -158,6 +182,11 @@ export class HmcClient<
     const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
     const signal = validateSignal(options.signal);
     const client = new HmcClient(session, resolveClientSettings(options));
+    if (client.#shared !== undefined) {
+      // The broker opened the command path already: its answer is ours.
+      client.#commandPathOptions = client.#shared.commandPathOptions;
+      return client;
+    }
     try {
       const answer = await client.#send(
         client.#check({
@@ -314,17 +343,19 @@ export class HmcClient<
           op,
           new SessionClosedError('the client was closed before the request was sent'),
         );
-      try {
-        // Past the in-flight limit on purpose: waiting behind the others could outlast the timeout.
-        await this.#send(
-          this.#check({ target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.CLOSE, timeoutMs }),
-          false,
-        );
-        debug('command path closed');
-      } catch (error) {
-        // The session is closed either way; a router that does not answer cannot stop that.
-        debug('closing the command path: %s', (error as Error).message);
-      }
+      // A broker's command path is the broker's: closing the transport is our goodbye.
+      if (this.#shared === undefined)
+        try {
+          // Past the in-flight limit on purpose: waiting behind the others could outlast the timeout.
+          await this.#send(
+            this.#check({ target: HMC_TARGET.ROUTER, opcode: HMC_ROUTER_OPCODE.CLOSE, timeoutMs }),
+            false,
+          );
+          debug('command path closed');
+        } catch (error) {
+          // The session is closed either way; a router that does not answer cannot stop that.
+          debug('closing the command path: %s', (error as Error).message);
+        }
     }
     this.#shutdown(new SessionClosedError('the client was closed before the answer came'));
     const failure = await this.#closeTransport();
@@ -361,7 +392,8 @@ export class HmcClient<
         return;
       }
       this.#arm(op);
-      if (queued && this.#active >= this.#settings.maxInFlight) this.#queue.push(op);
+      if (queued && (this.#paused || this.#active >= this.#settings.maxInFlight))
+        this.#queue.push(op);
       else this.#start(op);
     });
   }
@@ -380,6 +412,10 @@ export class HmcClient<
     const after = `${describeRequest(op)} timed out after ${Math.round(op.timeoutMs)} ms`;
     switch (op.phase) {
       case 'queued':
+        if (this.#paused)
+          return new TimeoutError(
+            `${after} waiting for the broker's new session (its session was reset)`,
+          );
         return new TimeoutError(
           `${after} waiting for its turn (${this.#active} requests in flight, at most ${this.#settings.maxInFlight})`,
         );
@@ -476,6 +512,7 @@ export class HmcClient<
   #pump(): void {
     while (
       this.#state === 'open' &&
+      !this.#paused &&
       this.#queue.length > 0 &&
       this.#active < this.#settings.maxInFlight
     ) {
@@ -569,6 +606,35 @@ export class HmcClient<
     this.#shutdown(failure);
     this.#emitSafely('reset', failure);
     void this.#closeTransport();
+  }
+
+  /** The broker's session was reset: what is in flight is lost; the rest waits for the new session. */
+  #onSharedReset(error: IbmvmcError): void {
+    if (this.#state !== 'open') return;
+    debug("the broker's session was reset: %s", error.message);
+    this.#paused = true;
+    for (const op of [...this.#awaiting.values()]) this.#finish(op, error);
+    this.#emitSafely('reset', error);
+  }
+
+  /** The broker holds a new session: its options answer replaces the old one's; held requests go. */
+  #onSharedReconnect(): void {
+    if (this.#state !== 'open' || this.#shared === undefined) return;
+    this.#commandPathOptions = this.#shared.commandPathOptions;
+    this.#paused = false;
+    debug('the broker has a new session');
+    this.#emitSafely('reconnect');
+    this.#pump();
+  }
+
+  /** The broker did not send a request: it gets no answer. */
+  #onRefused(token: number, error: IbmvmcError): void {
+    const op = this.#awaiting.get(token);
+    if (op === undefined) {
+      debug('the broker refused token %d, no longer awaited: %s', token, error.message);
+      return;
+    }
+    this.#finish(op, error);
   }
 
   /** No more requests: fail every one still pending with `error`. */

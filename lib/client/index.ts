@@ -13,7 +13,14 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './options';
 export type { HmcRequest } from './request';
-export type { ClientTransport } from './transport';
+export type {
+  ClientTransport,
+  SharedCommandPath,
+  SharedCommandPathTransport,
+  TransportObserver,
+} from './transport';
+export { BrokerTransport, DEFAULT_BROKER_SOCKET, BROKER_ENV } from '../broker/client/index';
+export type { BrokerClientOptions, BrokerEvents } from '../broker/client/index';
 export { HmcCommandError, HmcProtocolError } from './errors';
 export { exchangeOptionsData, EXCHANGE_OPTIONS_LENGTH } from './command-path';
 export {

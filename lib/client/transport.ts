@@ -4,6 +4,8 @@
  * an `HmcSession` it only takes cheaper paths (withdrawable sends, answers
  * decoded in place).
  */
+import type { IbmvmcError } from '../errors/ibmvmc-error';
+import type { SessionResetError } from '../errors/error-classes';
 import { HmcSession, type CallOptions } from '../session/session';
 import {
   isWithdrawableSender,
@@ -49,4 +51,42 @@ export function sendWithdrawable(transport: ClientTransport, data: Buffer): With
  */
 export function receivesOwnedBuffers(transport: ClientTransport): boolean {
   return transport instanceof HmcSession;
+}
+
+/** What a transport with a shared command path tells its client. */
+export interface TransportObserver {
+  /**
+   * The session behind the transport was reset. The transport stays open and
+   * will reconnect by itself; requests in flight get no answer.
+   */
+  reset(error: SessionResetError): void;
+  /** A new session is up: `mtu` and `commandPathOptions` are the new session's. */
+  reconnect(): void;
+  /** The request sent with this token was refused: it will get no answer. */
+  refused(token: number, error: IbmvmcError): void;
+}
+
+/** The method a transport whose command path is someone else's offers, under this symbol. */
+export const kSharedCommandPath = Symbol('ibmvmc.sharedCommandPath');
+
+/**
+ * A command path held by someone else (the broker): it is open before the
+ * client comes and outlives it, so the client neither opens nor closes it,
+ * and survives the resets its holder reconnects from.
+ */
+export interface SharedCommandPath {
+  /** The data of the router's answer to the holder's exchange options. */
+  readonly commandPathOptions: Buffer;
+  /** Registers the client: the one observer of resets, reconnects and refusals. */
+  observe(observer: TransportObserver): void;
+}
+
+/** A transport that offers {@link kSharedCommandPath}. */
+export interface SharedCommandPathTransport extends ClientTransport {
+  readonly [kSharedCommandPath]: SharedCommandPath;
+}
+
+/** The shared command path `transport` offers, if any. */
+export function sharedCommandPathOf(transport: ClientTransport): SharedCommandPath | undefined {
+  return (transport as Partial<SharedCommandPathTransport>)[kSharedCommandPath];
 }

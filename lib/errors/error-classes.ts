@@ -114,3 +114,20 @@ export class AbortError extends IbmvmcError {
     super(message, details('ABORT_ERR', d, false));
   }
 }
+
+/**
+ * No broker answers on the socket (ENOENT, ECONNREFUSED), or it went away:
+ * start `ibmvmc serve` (or its systemd socket unit), then connect again.
+ */
+export class BrokerUnavailableError extends IbmvmcError {
+  constructor(message: string, d: ErrorDetails = {}) {
+    super(message, details('ECONNREFUSED', d, true));
+  }
+}
+
+/** The broker refused a request or the connection, for a reason its `code` names. */
+export class BrokerRefusedError extends IbmvmcError {
+  constructor(message: string, d: ErrorDetails = {}) {
+    super(message, details('ERR_IBMVMC_BROKER', d, false));
+  }
+}

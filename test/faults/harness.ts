@@ -183,7 +183,7 @@ export class Trial {
 
   /** Opens a client (session and command path), tracked. */
   connect(extra: Partial<ClientOptions> = {}): Promise<HmcClient<HmcSession>> {
-    const options: ClientOptions = {
+    const options: ClientOptions & { path: string } = {
       ...TRIAL_SESSION_DEFAULTS,
       hmcId: 'fault-matrix',
       path: this.fake.socketPath,

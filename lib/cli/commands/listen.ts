@@ -9,6 +9,7 @@ import type { UnsolicitedReason } from '../../client/client';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { hexString, messageJson, messageLine } from '../format-message';
+import { BROKER_OPTION_HELP, BROKER_OPTION_SPEC } from '../broker-option';
 import { openClient } from '../open-client';
 import { stringOption } from '../option-values';
 import { parseInteger } from '../parse-values';
@@ -24,24 +25,29 @@ export const listenCommand: Command = {
     'time it arrived. Bytes that are not an HMC message are printed as malformed,',
     'with what is wrong. Runs until Ctrl-C (or --count messages), then closes.',
   ].join('\n'),
-  options: { count: { type: 'string', short: 'c' } },
-  optionHelp: [['-c, --count N', 'stop after N messages (default 0: until interrupted)']],
+  options: { ...BROKER_OPTION_SPEC, count: { type: 'string', short: 'c' } },
+  optionHelp: [
+    BROKER_OPTION_HELP,
+    ['-c, --count N', 'stop after N messages (default 0: until interrupted)'],
+  ],
   usesDevice: true,
   async run(context) {
     const countText = stringOption(context.values, 'count');
     const count =
       countText === undefined ? 0 : parseInteger('--count', countText, 0, Number.MAX_SAFE_INTEGER);
     const out = context.out;
-    const client = await openClient(context);
+    const client = await openClient(context, 'listen');
     // A script reading --json learns here that messages will now be seen.
     out.document({
       kind: 'listening',
       device: context.device,
-      hmcId: context.hmcId,
+      hmcId: context.broker === undefined ? context.hmcId : null,
       mtu: client.mtu,
     });
     out.note(
-      `Listening on ${context.deviceLabel} (HMC id "${context.hmcId}", MTU ${client.mtu}); Ctrl-C stops.`,
+      context.broker === undefined
+        ? `Listening on ${context.deviceLabel} (HMC id "${context.hmcId}", MTU ${client.mtu}); Ctrl-C stops.`
+        : `Listening through ${context.deviceLabel} (MTU ${client.mtu}); Ctrl-C stops.`,
     );
     let seen = 0;
     const ended = new Promise<number>((resolve, reject) => {

@@ -8,6 +8,7 @@ import { AbortError, TimeoutError } from '../../errors/error-classes';
 import type { Command, CommandContext } from '../command';
 import { EXIT } from '../exit-codes';
 import type { JsonValue } from '../io';
+import { BROKER_OPTION_HELP, BROKER_OPTION_SPEC } from '../broker-option';
 import { openClient } from '../open-client';
 import { flagOption, stringOption } from '../option-values';
 import { parseInteger, parseMs } from '../parse-values';
@@ -79,12 +80,14 @@ export const pingCommand: Command = {
     'was lost or came back wrong.',
   ].join('\n'),
   options: {
+    ...BROKER_OPTION_SPEC,
     count: { type: 'string', short: 'c' },
     size: { type: 'string', short: 's' },
     interval: { type: 'string', short: 'i' },
     quiet: { type: 'boolean', short: 'q' },
   },
   optionHelp: [
+    BROKER_OPTION_HELP,
     ['-c, --count N', 'echoes to send (default 10; 0: until interrupted)'],
     ['-s, --size BYTES', 'data bytes per echo (default 64; at most the MTU minus 32)'],
     ['-i, --interval MS', 'pause between echoes (default 100)'],
@@ -94,7 +97,7 @@ export const pingCommand: Command = {
   async run(context) {
     const { count, sizeText, intervalMs, quiet } = settings(context);
     const out = context.out;
-    const client = await openClient(context);
+    const client = await openClient(context, 'ping');
     const results: EchoResult[] = [];
     const progress = new ProgressLine(
       context.out.io.stderr,

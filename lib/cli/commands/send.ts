@@ -14,6 +14,7 @@ import { hex } from '../../protocol/format';
 import type { Command, CommandContext } from '../command';
 import { EXIT } from '../exit-codes';
 import { describeMessage, messageJson } from '../format-message';
+import { BROKER_OPTION_HELP, BROKER_OPTION_SPEC } from '../broker-option';
 import { openClient } from '../open-client';
 import { flagOption, stringOption } from '../option-values';
 import { parseHex, parseOpcode, parseTarget } from '../parse-values';
@@ -69,6 +70,7 @@ export const sendCommand: Command = {
     'A response with a non-zero return code is an error (exit 10) naming the code.',
   ].join('\n'),
   options: {
+    ...BROKER_OPTION_SPEC,
     target: { type: 'string', short: 't' },
     opcode: { type: 'string', short: 'o' },
     data: { type: 'string', short: 'd' },
@@ -76,6 +78,7 @@ export const sendCommand: Command = {
     'no-response': { type: 'boolean' },
   },
   optionHelp: [
+    BROKER_OPTION_HELP,
     ['-t, --target T', 'the target: a number or a name (required)'],
     ['-o, --opcode O', 'the opcode: a number, or a router opcode name (required)'],
     ['-d, --data HEX', 'data bytes in hex ("de ad be ef", "deadbeef", "de:ad:be:ef")'],
@@ -87,7 +90,7 @@ export const sendCommand: Command = {
     const request = await requestFrom(context);
     const what = `${describeOpcode(request.target, request.opcode)} to ${describeTarget(request.target)}`;
     const out = context.out;
-    const client = await openClient(context);
+    const client = await openClient(context, 'send');
     try {
       const started = process.hrtime.bigint();
       if (!request.expectResponse) {

@@ -1,0 +1,6 @@
+/**
+ * The client side of the broker: `connect({ broker })` and what it is made of.
+ */
+export { BrokerTransport } from './broker-transport';
+export { DEFAULT_BROKER_SOCKET, BROKER_ENV } from './socket-path';
+export type { BrokerClientOptions, BrokerEvents } from './options';
