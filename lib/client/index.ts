@@ -19,8 +19,13 @@ export type {
   SharedCommandPathTransport,
   TransportObserver,
 } from './transport';
-export { BrokerTransport, DEFAULT_BROKER_SOCKET, BROKER_ENV } from '../broker/client/index';
-export type { BrokerClientOptions, BrokerEvents } from '../broker/client/index';
+export {
+  BrokerTransport,
+  DEFAULT_BROKER_SOCKET,
+  BROKER_ENV,
+  probeBroker,
+} from '../broker/client/index';
+export type { BrokerClientOptions, BrokerEvents, BrokerProbe } from '../broker/client/index';
 export { HmcCommandError, HmcProtocolError } from './errors';
 export { exchangeOptionsData, EXCHANGE_OPTIONS_LENGTH } from './command-path';
 export {

@@ -9,7 +9,11 @@ import { envWithoutShim, runCli } from './run-cli';
 
 describe('ibmvmc status', () => {
   it('reports a healthy device and exits 0', async () => {
-    const r = await runCli(['status', '--fake']);
+    // No broker on the socket status looks at (IBMVMC_BROKER, else the default).
+    const noBroker = path.join(tmpdir(), `ibmvmc-no-broker-${process.pid}.sock`);
+    const r = await runCli(['status', '--fake'], {
+      env: { ...process.env, IBMVMC_BROKER: noBroker },
+    });
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('Module       loaded: max_mtu 4096, buf_pool_size 32, max_hmcs 1');
@@ -21,7 +25,8 @@ describe('ibmvmc status', () => {
     expect(lines[4]).toBe(
       'VMC adapter  yes (have_vmc 1), DRC index 0 (none requested since the module loaded)',
     );
-    expect(lines.slice(5)).toEqual(['', 'Ready: HMC sessions can be opened.', '']);
+    expect(lines[5]).toBe(`Broker       none on ${noBroker}`);
+    expect(lines.slice(6)).toEqual(['', 'Ready: HMC sessions can be opened.', '']);
     expect(r.stderr).toBe('');
   });
 

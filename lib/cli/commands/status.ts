@@ -8,6 +8,8 @@ import { DriverState } from '../../device/driver-state';
 import { readModuleParameters, type ModuleParameters } from '../../device/module-parameters';
 import { IbmvmcError } from '../../errors/ibmvmc-error';
 import { hex } from '../../protocol/format';
+import { probeBroker, type BrokerProbe } from '../../broker/client/probe';
+import { BROKER_ENV, DEFAULT_BROKER_SOCKET } from '../../broker/client/socket-path';
 import type { Command, CommandContext } from '../command';
 import { inspectDeviceNode, type DeviceNodeInfo } from '../device-node';
 import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes';
@@ -26,12 +28,14 @@ interface Findings {
   node: DeviceNodeInfo;
   openError: IbmvmcError | Error | undefined;
   driver: DriverStatus | undefined;
+  broker: BrokerProbe;
 }
 
 async function gather(context: CommandContext): Promise<Findings> {
-  const [module, node] = await Promise.all([
+  const [module, node, broker] = await Promise.all([
     readModuleParameters({ sysfsRoot: context.sysfsRoot }),
     inspectDeviceNode(context.device),
+    probeBroker(process.env[BROKER_ENV] || DEFAULT_BROKER_SOCKET),
   ]);
   let openError: Error | undefined;
   let driver: DriverStatus | undefined;
@@ -45,7 +49,7 @@ async function gather(context: CommandContext): Promise<Findings> {
   } catch (error) {
     openError = error instanceof Error ? error : new Error(String(error));
   }
-  return { module, node, openError, driver };
+  return { module, node, openError, driver, broker };
 }
 
 function diagnose(context: CommandContext, f: Findings): Problem[] {
@@ -126,6 +130,21 @@ function driverLines(d: DriverStatus | undefined): [string, string] {
   ];
 }
 
+function brokerLine(probe: BrokerProbe): string {
+  switch (probe.state) {
+    case 'absent':
+      return `none on ${probe.socket}`;
+    case 'stale':
+      return `none on ${probe.socket} (a stale socket: nobody listens)`;
+    case 'serving':
+      return `${probe.socket}: running, holds the session (MTU ${probe.mtu}); other programs can share it with --broker`;
+    case 'waiting':
+      return `${probe.socket}: running, waiting for a session (the slot may be busy)`;
+    default:
+      return `${probe.socket}: ${probe.reason}`;
+  }
+}
+
 function toJson(
   context: CommandContext,
   f: Findings,
@@ -143,6 +162,7 @@ function toJson(
       errorCode: f.openError instanceof IbmvmcError ? f.openError.code : null,
     },
     driver: f.driver === undefined ? null : { ...f.driver },
+    broker: { ...f.broker },
     ok: problems.length === 0,
     problems: problems.map((p) => ({ ...p })),
   };
@@ -157,7 +177,9 @@ export const statusCommand: Command = {
     'Reports whether the ibmvmc module is loaded and its parameters, the device node',
     '(whether it exists, its mode and owner, whether this user can open it), the',
     "driver's state from QUERY in words, have_vmc and the DRC index of the last",
-    'REQUESTVMC; and for each thing that is wrong, what to do about it.',
+    'REQUESTVMC, whether a broker (ibmvmc serve) runs on its socket (IBMVMC_BROKER,',
+    'else /run/ibmvmc/broker.sock) and holds the session; and for each thing that',
+    'is wrong, what to do about it.',
     '',
     'Exits 0 when sessions can be opened, otherwise with the code of the first',
     'problem (3 not found, 4 permission, 5 driver failed, 6 not ready yet).',
@@ -176,6 +198,7 @@ export const statusCommand: Command = {
     out.text(`Access       ${accessLine(findings)}`);
     out.text(`Driver       ${driver}`);
     out.text(`VMC adapter  ${adapter}`);
+    out.text(`Broker       ${brokerLine(findings.broker)}`);
     out.text();
     if (problems.length === 0) {
       out.text('Ready: HMC sessions can be opened.');
