@@ -144,6 +144,8 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
    * on EBUSY. Infinity when the buffers are not known to be exhausted.
    */
   #sendCredits = Infinity;
+  /** Writes the driver answered EBUSY, each retried later (a broker's metric). */
+  #busyWrites = 0;
   #watching = false;
   #refed = false;
   #probe: NodeJS.Timeout | undefined;
@@ -223,6 +225,15 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
   /** The 32-byte HMC id this session is bound with (a copy). */
   get hmcId(): Buffer {
     return Buffer.from(this.#hmcId);
+  }
+
+  /**
+   * Writes the driver answered EBUSY (every buffer in flight, or the session
+   * not confirmed yet) since the session opened; each was retried. A measure
+   * of how often the buffer pool runs dry.
+   */
+  get busyWrites(): number {
+    return this.#busyWrites;
   }
 
   /** The negotiated MTU: the largest message `send()` accepts and `receive()` returns. */
@@ -491,6 +502,7 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
         this.#settle(op, attempt.error);
       } else if (attempt.kind === 'busy') {
         op.lastBusy = attempt.error;
+        this.#busyWrites++;
         this.#scheduleSendRetry(this.#busyRetryMs());
         return;
       } else {
