@@ -13,6 +13,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
 const { blockThreadPool } = require('./block-thread-pool');
+const { stopwatch } = require('./stopwatch');
 
 const [mode, devicePath, sysfsRoot, ...rest] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
@@ -22,32 +23,6 @@ function echoMessage(token, data) {
     { token, target: 0x8000, opcode: 0x0103, data },
     { maxLength: 16384 },
   );
-}
-
-/**
- * Times `count` round trips after `warmup` unmeasured ones, in one loop
- * without a branch between the two: code that first runs when the clock
- * starts would be compiled (on a background thread, competing for the CPU)
- * while being measured. The caller's loop calls `lap(i)` as round trip `i`
- * starts and `result()` after the last. Each round trip is written out in
- * that loop, as a program would write it: an async function of the bench's
- * own around it cost 2-3 % at 64 B, which C's loop does not pay.
- */
-function stopwatch(count, warmup) {
-  const total = warmup + count;
-  const marks = new Float64Array(total + 1); // ns since t0 at each round trip's start, then the end
-  const t0 = now();
-  return {
-    total,
-    lap(i) {
-      marks[i] = Number(now() - t0);
-    },
-    result() {
-      marks[total] = Number(now() - t0);
-      const rttNs = Array.from(marks.subarray(warmup + 1), (end, i) => end - marks[warmup + i]);
-      return { totalNs: marks[total] - marks[warmup], rttNs };
-    },
-  };
 }
 
 async function sessionBlock(data, count, warmup) {

@@ -3,7 +3,9 @@
 // raw session API and (c) a C client doing blocking write and read, all on
 // one fake device, measured in one run so the machine's noise cancels; then
 // pipelined throughput with event-loop delay and a thread-pool probe.
-// Prints a table and writes bench-results.json (or the path given).
+// Then the broker: round trips and pipelining through `ibmvmc serve` against
+// a direct client (scripts/bench/broker.js). Prints a table and writes
+// bench-results.json (or the path given).
 'use strict';
 const { execFileSync, execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,6 +14,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const { promisify } = require('node:util');
 const { echoBlocks, echoTable } = require('./echo-blocks');
+const { brokerBench, brokerTable } = require('./broker');
 
 const root = path.resolve(__dirname, '..', '..');
 const { startFakeDevice } = require(path.join(root, 'dist', 'cjs', 'fake'));
@@ -90,6 +93,7 @@ async function main() {
     warmup: WARMUP,
     echo: [],
     pipeline: null,
+    broker: null,
   };
   try {
     // The fake is JavaScript too: its hot paths are compiled in the warm-up as the clients' are.
@@ -119,6 +123,14 @@ async function main() {
     await fake.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  results.broker = await brokerBench(startFakeDevice, {
+    blocks: BLOCKS,
+    count: COUNT,
+    blockWarmup: BLOCK_WARMUP,
+    warmup: WARMUP,
+    streamCount: PIPELINE_COUNT,
+    clients: 8,
+  });
   print(results);
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
@@ -137,6 +149,11 @@ function machine() {
 }
 
 function print(r) {
+  printEcho(r);
+  console.log(`\n${brokerTable(r.broker)}`);
+}
+
+function printEcho(r) {
   console.log(
     `Echo round trips on the fake device: ${r.blocks} blocks per size of ${r.count} timed round trips per path (after ${r.blockWarmup} unmeasured), paths alternating`,
   );

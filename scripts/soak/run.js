@@ -5,6 +5,9 @@
 // Targets: RSS growth under 10 MB after warm-up, descriptors back to their
 // starting count, no handle left (the client exits by itself). Prints the
 // figures and writes soak-results.json (or the path given); exit 1 on a miss.
+// Then the broker (scripts/soak/broker.js): SOAK_BROKER_MESSAGES echoes from
+// 8 clients at a time through one `ibmvmc serve`, its RSS growth and
+// descriptors checked the same way.
 // SOAK_MESSAGES, SOAK_CYCLES and SOAK_WINDOW make shorter or longer runs.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -13,10 +16,13 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 const { startFakeDevice } = require(path.join(root, 'dist', 'cjs', 'fake'));
+const { brokerSoak } = require('./broker');
 
 const MESSAGES = Number(process.env.SOAK_MESSAGES ?? 1_000_000);
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 10_000);
 const WINDOW = Number(process.env.SOAK_WINDOW ?? 8);
+const BROKER_MESSAGES = Number(process.env.SOAK_BROKER_MESSAGES ?? 1_000_000);
+const BROKER_ROUNDS = Number(process.env.SOAK_BROKER_ROUNDS ?? 10);
 const WARM_UP = 0.1; // growth is measured from the first sample past this share of the work
 const RSS_GROWTH_LIMIT = 10 * 2 ** 20;
 const EXIT_GRACE_MS = 5000;
@@ -116,6 +122,13 @@ async function main() {
   const echoes = growth(phases.echoes.samples, MESSAGES);
   const cycles = growth(phases.cycles.samples, CYCLES);
   const exitedByItself = exit.signal === null && exit.exitAfterMs < EXIT_GRACE_MS;
+  console.log(`broker: ${BROKER_MESSAGES} echoes from 8 clients at a time...`);
+  const broker = await brokerSoak(startFakeDevice, {
+    messages: BROKER_MESSAGES,
+    clients: 8,
+    rounds: BROKER_ROUNDS,
+    window: WINDOW,
+  });
   const checks = [
     [`echo RSS growth after warm-up < 10 MB`, echoes.growthBytes < RSS_GROWTH_LIMIT],
     [`cycle RSS growth after warm-up < 10 MB`, cycles.growthBytes < RSS_GROWTH_LIMIT],
@@ -123,6 +136,8 @@ async function main() {
     ['descriptors back to their start (cycles)', cycles.fdsEnd === cycles.fdsStart],
     ['no handles left', phases.end.handles.length === 0],
     ['client exited by itself', exitedByItself],
+    ['broker RSS growth after the first round < 10 MB', broker.growthBytes < RSS_GROWTH_LIMIT],
+    ['broker descriptors back to their start', broker.fdsEnd === broker.fdsStart],
   ];
   const results = {
     messages: MESSAGES,
@@ -135,6 +150,7 @@ async function main() {
     handlesLeft: phases.end.handles,
     exitAfterMs: exit.exitAfterMs,
     fakeRssBytes: fakeRss,
+    broker,
     checks: Object.fromEntries(checks),
   };
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
@@ -160,6 +176,13 @@ async function main() {
   );
   console.log(
     `client exited ${exit.exitAfterMs} ms after its last line; handles left: ${phases.end.handles.join(', ') || 'none'}\n`,
+  );
+  console.log(
+    `broker: ${broker.messages} echoes from ${broker.clients} clients at a time, ${broker.rounds} rounds, in ` +
+      `${broker.seconds.toFixed(1)} s (${(broker.messages / broker.seconds).toFixed(0)} msgs/s); broker RSS ` +
+      `${MiB(broker.baseRssBytes).toFixed(1)} -> ${MiB(broker.lastRssBytes).toFixed(1)} MiB after the first round ` +
+      `(growth ${MiB(broker.growthBytes).toFixed(2)}, peak ${MiB(broker.peakGrowthBytes).toFixed(2)}); fds ` +
+      `${broker.fdsStart} -> ${broker.fdsEnd}\n`,
   );
   for (const [name, ok] of checks) console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}`);
   console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);

@@ -34,6 +34,10 @@ interface BenchResults {
     perSecPoolBlocked: number;
     poolBlockedAllAlong: boolean;
   };
+  broker: {
+    echo64: { directMedianUs: number; brokerMedianUs: number; ratio: Ratio };
+    pipeline: { clients: number; directPerSec: number; brokerPerSec: number; ratio: number };
+  };
 }
 
 const positive = (n: number) => Number.isFinite(n) && n > 0;
@@ -65,11 +69,25 @@ test('a tiny bench measures every path at every size and prints every figure', a
     ].every(positive),
   ).toBe(true);
   expect(p.poolBlockedAllAlong).toBe(true);
+  const b = results.broker;
+  expect(
+    [
+      b.echo64.directMedianUs,
+      b.echo64.brokerMedianUs,
+      b.echo64.ratio.median,
+      b.pipeline.directPerSec,
+      b.pipeline.brokerPerSec,
+      b.pipeline.ratio,
+    ].every(positive),
+  ).toBe(true);
+  expect(b.pipeline.clients).toBe(8);
   for (const line of [
     /^ +4096 {2}\(b\) raw session .* \d\.\d\d \(\d\.\d\d–\d\.\d\d\)$/m,
     /^Pipelined, 16 in flight: \d+ msgs\/s$/m,
     /^Event-loop delay while streaming: p99 [\d.]+ ms/m,
     /^Streaming with that pool's only thread blocked: \d+ msgs\/s, with it free \d+ \([\d.]+\)$/m,
+    /^Through the broker \(ibmvmc serve\), 64 B echoes: median [\d.]+ µs, direct [\d.]+ µs; throughput vs direct \d\.\d\d /m,
+    /^Pipelined: 8 clients through the broker \d+ msgs\/s, one direct client \d+ msgs\/s: \d\.\d\d \(target ≥ 0\.9\)$/m,
   ])
     expect(stdout).toMatch(line);
 }, 120_000);
