@@ -6,6 +6,8 @@
 import { HmcCommandError, HmcProtocolError } from '../client/errors';
 import {
   AbortError,
+  BrokerRefusedError,
+  BrokerUnavailableError,
   DeviceBusyError,
   DeviceIoError,
   DeviceNotFoundError,
@@ -15,11 +17,13 @@ import {
   MessageTooLargeError,
   NoBuffersError,
   NoSlotFreeError,
+  NotAVmcDeviceError,
   PermissionDeniedError,
   SessionClosedError,
   SessionResetError,
   TimeoutError,
 } from '../errors/error-classes';
+import { BrokerProtocolError } from '../broker/wire/error';
 import { FakeDeviceError } from '../fake/errors';
 import { HmcDecodeError } from '../protocol/decode-error';
 import { UsageError } from './usage-error';
@@ -70,7 +74,12 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError || error instanceof MessageTooLargeError) return EXIT.USAGE;
   // The library's own checks have no syscall; EINVAL from the driver has one.
   if (error instanceof InvalidArgumentError) return error.syscall ? EXIT.IO : EXIT.USAGE;
-  if (error instanceof DeviceNotFoundError) return EXIT.NOT_FOUND;
+  if (
+    error instanceof DeviceNotFoundError ||
+    error instanceof NotAVmcDeviceError ||
+    error instanceof BrokerUnavailableError
+  )
+    return EXIT.NOT_FOUND;
   if (error instanceof PermissionDeniedError) return EXIT.PERMISSION;
   if (error instanceof DriverFailedError) return EXIT.DRIVER_FAILED;
   if (
@@ -84,8 +93,14 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof SessionResetError || error instanceof SessionClosedError)
     return EXIT.SESSION_GONE;
   if (error instanceof DeviceIoError) return EXIT.IO;
-  if (error instanceof HmcCommandError) return EXIT.COMMAND_FAILED;
-  if (error instanceof HmcProtocolError || error instanceof HmcDecodeError) return EXIT.PROTOCOL;
+  if (error instanceof HmcCommandError || error instanceof BrokerRefusedError)
+    return EXIT.COMMAND_FAILED;
+  if (
+    error instanceof HmcProtocolError ||
+    error instanceof HmcDecodeError ||
+    error instanceof BrokerProtocolError
+  )
+    return EXIT.PROTOCOL;
   if (error instanceof FakeDeviceError) return EXIT.FAKE_FAILED;
   if (error instanceof AbortError) return EXIT.INTERRUPTED;
   return EXIT.UNEXPECTED;

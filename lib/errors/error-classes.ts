@@ -131,3 +131,13 @@ export class BrokerRefusedError extends IbmvmcError {
     super(message, details('ERR_IBMVMC_BROKER', d, false));
   }
 }
+
+/**
+ * The path is not a VMC device: a regular file, `/dev/null`, a directory, or
+ * another driver's node refuses the VMC ioctls (ENOTTY, EISDIR).
+ */
+export class NotAVmcDeviceError extends IbmvmcError {
+  constructor(message: string, d: ErrorDetails = {}) {
+    super(message, details('ENOTTY', d, false));
+  }
+}

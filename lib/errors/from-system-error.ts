@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   NoBuffersError,
   NoSlotFreeError,
+  NotAVmcDeviceError,
   PermissionDeniedError,
   SessionResetError,
 } from './error-classes';
@@ -46,6 +47,21 @@ function isUnixSocket(path: string): boolean {
     return statSync(path).isSocket();
   } catch {
     return false;
+  }
+}
+
+/** What is at `path`, in a few words: `a regular file`, `a character device (1:3)`, ... */
+function describeNode(path: string): string {
+  try {
+    const st = statSync(path);
+    if (st.isFile()) return 'it is a regular file, which';
+    if (st.isDirectory()) return 'it is a directory, which';
+    if (st.isSocket()) return "it is a Unix socket, which (without the fake device's preload shim)";
+    if (st.isCharacterDevice())
+      return `it is the character device ${Math.floor(st.rdev / 256)}:${st.rdev % 256} of another driver, which`;
+    return 'it';
+  } catch {
+    return 'it';
   }
 }
 
@@ -131,6 +147,12 @@ export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'):
         return new DeviceIoError('the hypervisor reported a hardware fault on REQUESTVMC', d);
       return new DeviceIoError(
         `the driver reported an I/O error on ${call}; if it persists, check "ibmvmc status" and reload the module`,
+        d,
+      );
+    case 'ENOTTY':
+    case 'EISDIR':
+      return new NotAVmcDeviceError(
+        `${device} is not a VMC device (${error.code} on ${call}: ${describeNode(device)} does not take the VMC ioctls): use /dev/ibmvmc (see "ibmvmc status"), or a fake device's socket in a process with its preload shim (ibmvmc fake-device)`,
         d,
       );
     // getsockopt(SO_PEERCRED) in peerCredentials(), where `device` names the fd.

@@ -6,6 +6,7 @@
 import { VmcDevice, type DriverStatus } from '../../device/device';
 import { DriverState } from '../../device/driver-state';
 import { readModuleParameters, type ModuleParameters } from '../../device/module-parameters';
+import { NotAVmcDeviceError } from '../../errors/error-classes';
 import { IbmvmcError } from '../../errors/ibmvmc-error';
 import { hex } from '../../protocol/format';
 import { probeBroker, type BrokerProbe } from '../../broker/client/probe';
@@ -66,7 +67,14 @@ function diagnose(context: CommandContext, f: Findings): Problem[] {
       advice: 'check that udev created the node ("udevadm trigger", or "ls -l /dev/ibmvmc")',
       exitCode: EXIT.NOT_FOUND,
     });
-  if (f.openError !== undefined && f.node.exists)
+  if (f.openError instanceof NotAVmcDeviceError && f.node.exists)
+    problems.push({
+      problem: f.openError.message.replace(/:[^:]*$/, ''),
+      advice:
+        'point --device at the VMC device node (/dev/ibmvmc), or run "ibmvmc fake-device" for a fake one',
+      exitCode: EXIT.NOT_FOUND,
+    });
+  else if (f.openError !== undefined && f.node.exists)
     problems.push({
       problem: `${context.device} cannot be opened: ${f.openError.message}`,
       advice:
