@@ -6,7 +6,7 @@
  * skipped, saying why, unless IBMVMC_REQUIRE_SSH=1 (CI), where it fails.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -112,7 +112,8 @@ describe(`a Unix socket forwarded over ssh -L${skipped}`, () => {
     // ssh, the sshd listener, and sshd's processes for the connection.
     expect(started.length).toBeGreaterThanOrEqual(3);
     const local = forward.localSocketPath;
-    expect(existsSync(local)).toBe(true);
+    // ssh makes it with StreamLocalBindMask 0177: only this user may connect.
+    expect((lstatSync(local).mode & 0o777).toString(8)).toBe('600');
 
     await forward.stop();
     await forward.stop();
