@@ -1,15 +1,19 @@
 /**
  * Reaching a Unix socket on another partition through OpenSSH's socket
  * forwarding, as a fleet tool reaches each partition's broker: a real sshd on
- * 127.0.0.1 and `ssh -N -L` (test/helpers/ssh-forward.ts). Until the broker
- * is here, the far end is a plain echo server. Without sshd the test is
- * skipped, saying why, unless IBMVMC_REQUIRE_SSH=1 (CI), where it fails.
+ * 127.0.0.1 and `ssh -N -L` (test/helpers/ssh-forward.ts). The far end is a
+ * plain echo server (the forward itself), then a broker on a fake device
+ * with `ibmvmc ping --broker` through the forward. Without sshd the tests are
+ * skipped, saying why, unless IBMVMC_REQUIRE_SSH=1 (CI), where they fail.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { startBroker } from '../../lib/broker/index';
+import { startFakeDevice } from '../../lib/fake/index';
+import { runCli } from '../cli/run-cli';
 import { descendantsOf, isAlive } from '../helpers/process-tree';
 import { sshAvailable, startSshForward, type SshForward } from '../helpers/ssh-forward';
 
@@ -119,5 +123,33 @@ describe(`a Unix socket forwarded over ssh -L${skipped}`, () => {
     await forward.stop();
     expect(started.filter(isAlive)).toEqual([]);
     expect(existsSync(path.dirname(local))).toBe(false);
+  });
+
+  sshIt('ibmvmc ping --broker reaches a broker on the far side of the forward', async () => {
+    expect(ssh).toEqual({ ok: true });
+    const fake = await startFakeDevice({ tmpDir: dir });
+    const brokerSocket = path.join(dir, 'broker.sock');
+    const broker = await startBroker({
+      socketPath: brokerSocket,
+      session: { hmcId: 'ssh-test', path: fake.socketPath, sysfsRoot: fake.sysfsRoot },
+    });
+    try {
+      forward = await startSshForward(brokerSocket);
+      const r = await runCli(['ping', '--broker', forward.localSocketPath, '--count', '3']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^PING router on the broker at ${forward.localSocketPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 3 echoes of 64 bytes, MTU 4096$`,
+          'm',
+        ),
+      );
+      expect(r.stdout).toMatch(/^--- 3 echoes: 3 answered, 0 lost, 0 wrong ---$/m);
+    } finally {
+      await forward?.stop();
+      forward = undefined;
+      await broker.close();
+      await fake.stop();
+    }
   });
 });
