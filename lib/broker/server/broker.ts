@@ -467,6 +467,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (client.held.size === 0) return;
     for (const request of client.queue.drain()) this.#end(request, outcome);
     for (const request of [...client.held.values()]) this.#cancel(request, outcome);
+    client.updateIntake(); // a client paused for its full queue reads again
   }
 
   // ---- the session ----------------------------------------------------------------
