@@ -192,13 +192,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       reason: text,
     });
     metrics.peerRefused(reason);
-    // Its input is read and dropped: a socket closed with bytes unread resets the peer's reads.
+    // Its input (a HELLO on its way) is read and dropped, and the socket only
+    // half-closed: closed at once, the peer's write would fail with EPIPE
+    // before it read the ERROR. Its own end closes the socket, or the HELLO timeout.
     socket.on('data', () => undefined);
     socket.resume();
-    socket.end(
-      encodeBrokerFrame({ type: 'error', code: 'EACCES', text: toWireError(text).text }),
-      () => socket.destroy(),
-    );
+    socket.end(encodeBrokerFrame({ type: 'error', code: 'EACCES', text: toWireError(text).text }));
+    const linger = setTimeout(() => socket.destroy(), this.#settings.helloTimeoutMs);
+    socket.once('close', () => clearTimeout(linger));
   }
 
   #onFrame(client: ClientConnection, frame: ClientFrame): void {

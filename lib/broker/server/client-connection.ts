@@ -194,16 +194,18 @@ export class ClientConnection {
   }
 
   /**
-   * Writes a last frame (GOODBYE, ERROR), ends the socket and closes it once
-   * flushed, or after the close timeout for a peer that does not read.
+   * Writes a last frame (GOODBYE, ERROR) and ends the socket; it closes when
+   * the peer ends its side too, or after the close timeout.
    */
   end(last?: ServerFrame): void {
     if (!this.live) return;
     if (last) this.send(last);
     this.#stopTimers();
     this.phase = 'closing';
-    if (this.#paused) this.socket.resume(); // drain its input: nothing left unread at close
-    this.socket.end(() => this.socket.destroy());
+    if (this.#paused) this.socket.resume(); // its input is read and dropped from now on
+    // Half-closed, not destroyed: a client still writing would get EPIPE and
+    // could lose the last frame unread. Its own end closes the socket.
+    this.socket.end();
     this.#lingerTimer = setTimeout(() => this.socket.destroy(), this.#limits.closeTimeoutMs);
   }
 
