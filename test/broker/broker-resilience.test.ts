@@ -13,7 +13,7 @@ import { decodeHmcMessage } from '../../lib/protocol/hmc-message';
 import { TIME_SCALE } from '../helpers/time-scale';
 import { startChildClient } from './helpers/child-client';
 import { BrokerFixture, openSockets, recordingLog, recordingMetrics } from './helpers/fixtures';
-import { echoMessage, messageText, welcomedClient } from './helpers/wire-client';
+import { echoMessage, messageText, welcomedClient, WireClient } from './helpers/wire-client';
 
 jest.setTimeout(30_000 * TIME_SCALE);
 
@@ -124,4 +124,31 @@ it('a reset under load: RESET, then RECONNECT; refused in between; requests work
   const events = log.lines.map((l) => l.event);
   expect(events).toContain('session-reset');
   expect(events).toContain('session-reconnected');
+});
+
+it('without a device: retries, logs the failure once, holds HELLO without WELCOME, and still closes at once', async () => {
+  const log = recordingLog();
+  const broker = await fx.start({ log }, { path: `${fx.dir}/no-such-device` });
+  const client = fx.track(await WireClient.connect(broker.address));
+  client.send({ type: 'hello', version: 1, clientName: 'early', clientVersion: '1' });
+  client.send({ type: 'request', token: 1, message: echoMessage('waits') });
+  const failures = () => log.lines.filter((l) => l.event === 'session-connect-failed');
+  await client.until(() => failures().length >= 3, 'three attempts');
+  expect(failures().map((l) => l.level)).toEqual([
+    'warn',
+    ...failures()
+      .slice(1)
+      .map(() => 'debug'),
+  ]);
+  expect(failures()[0].fields.code).toBe('ENOENT');
+  expect(client.frames).toEqual([]);
+  const started = Date.now();
+  await broker.close();
+  expect(Date.now() - started).toBeLessThan(1000 * TIME_SCALE);
+  expect(await client.next('goodbye')).toEqual({
+    type: 'goodbye',
+    reason: 'the broker is stopping',
+  });
+  // HMC ids go only in debug fields.
+  for (const line of log.lines) expect(JSON.stringify(line.fields)).not.toContain('broker-test');
 });
