@@ -18,7 +18,9 @@ import {
   isResponse,
   type HmcMessage,
 } from '../../protocol/hmc-message';
+import { InvalidArgumentError } from '../../errors/error-classes';
 import type { IbmvmcError } from '../../errors/ibmvmc-error';
+import { showValue } from '../../protocol/format';
 import { peerCredentials, type PeerCredentials } from '../../native/peer-credentials';
 import type { BrokerRequestOutcome } from '../observe/metrics';
 import { BROKER_MAX_MESSAGE_LENGTH, BROKER_PROTOCOL_ERROR_CODE } from '../wire/constants';
@@ -34,6 +36,9 @@ import { defaultPerClient, type BrokerSettings } from './options';
 import { checkPeer, needsGroups, supplementaryGroups } from './peer-check';
 import { RoundRobin } from './scheduler';
 import { UpstreamLink, type UpSession } from './upstream';
+
+/** The longest delay a Node timer takes. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 /** A client as the broker's `client` event describes it. */
 export interface BrokerClientInfo {
@@ -629,7 +634,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * after which what is left is destroyed. Calling it again returns the same promise.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.timeoutMs ?? this.#settings.closeTimeoutMs);
+    if (this.#closing === undefined) {
+      const timeoutMs = options?.timeoutMs ?? this.#settings.closeTimeoutMs;
+      if (typeof timeoutMs !== 'number' || !(timeoutMs > 0))
+        return Promise.reject(
+          new InvalidArgumentError(
+            `close(): timeoutMs must be a number of milliseconds > 0, got ${showValue(timeoutMs)}`,
+          ),
+        );
+      this.#closing = this.#close(timeoutMs);
+    }
     return this.#closing;
   }
 
@@ -652,7 +666,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      // Past a timer's range (Infinity included) there is no deadline: no timer, no warning.
+      if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(resolve, timeoutMs);
     });
     await Promise.race([
       Promise.all([...clientsClosed, this.#upstream.close(timeoutMs), serverClosed]),

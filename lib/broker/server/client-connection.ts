@@ -23,6 +23,7 @@ export type ClientPhase = 'hello' | 'waiting' | 'open' | 'reset' | 'closing' | '
 
 /** What the broker does with what a connection sees. */
 export interface ClientHandlers {
+  /** A frame, decoded and in order. */
   frame(client: ClientConnection, frame: ClientFrame): void;
   /** The client broke the protocol; the connection is not ended yet. */
   protocolError(client: ClientConnection, error: BrokerProtocolError): void;
@@ -36,21 +37,33 @@ export interface ClientHandlers {
 
 /** The limits a connection keeps. */
 export interface ClientLimits {
+  /** Requests queued at which reading stops (it resumes below half). */
   readonly maxQueued: number;
+  /** Bytes waiting to be written past which the client is a slow reader. */
   readonly maxOutboundBytes: number;
+  /** From connect to HELLO. */
   readonly helloTimeoutMs: number;
+  /** From a frame's first byte to its last. */
   readonly frameTimeoutMs: number;
+  /** From the broker's end of the connection to the peer's. */
   readonly closeTimeoutMs: number;
 }
 
 /** One connected, admitted client. */
 export class ClientConnection {
+  /** The broker's number for the connection, for logs. */
   readonly id: number;
+  /** The connection. */
   readonly socket: net.Socket;
+  /** Who is on the other end, as the kernel recorded it at connect. */
   readonly peer: PeerCredentials;
+  /** What the peer check let it do. */
   readonly role: ClientRole;
+  /** Where it stands (see {@link ClientPhase}). */
   phase: ClientPhase = 'hello';
+  /** Its name and version from HELLO, for logs. */
   name = '';
+  /** See {@link name}. */
   version = '';
   /** Requests waiting for a turn, in arrival order. */
   readonly queue = new Fifo<HeldRequest>();

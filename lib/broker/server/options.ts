@@ -34,7 +34,11 @@ export interface BrokerOptions {
   socketMode?: number;
   /** The socket's group: a name or gid (default `hmc` when /etc/group has it, else 0). */
   group?: IdSpec;
-  /** Users allowed in fully (names or uids). Root and the broker's own user always are. */
+  /**
+   * Users allowed in fully (names or uids). Root and the broker's own user
+   * always are. Given any of `allowUsers`, `allowGroups`, `readOnlyGroups`,
+   * only those are let in; given none, whoever can open the socket is.
+   */
   allowUsers?: readonly IdSpec[];
   /** Groups allowed in fully (names or gids), by primary or supplementary membership. */
   allowGroups?: readonly IdSpec[];
@@ -66,29 +70,43 @@ export interface PeerPolicy {
   readonly restricted: boolean;
   /** The broker's own uid: always let in, as root is. */
   readonly ownUid: number;
+  /** uids let in fully. */
   readonly allowUsers: ReadonlySet<number>;
+  /** gids let in fully (primary or supplementary). */
   readonly allowGroups: ReadonlySet<number>;
+  /** gids let in to listen only. */
   readonly readOnlyGroups: ReadonlySet<number>;
 }
 
 /** Where the broker listens, settled. */
 export type ListenSettings =
   | {
+      /** A socket the broker creates (and removes at the end). */
       readonly kind: 'path';
       readonly path: string;
       readonly mode: number;
       readonly gid: number;
+      /** The group's name, for the log. */
       readonly groupName: string;
     }
-  | { readonly kind: 'fd'; readonly fd: number; readonly label: string };
+  | {
+      /** A listening socket handed over; `label` names it in logs. */
+      readonly kind: 'fd';
+      readonly fd: number;
+      readonly label: string;
+    };
 
 /** Every option checked, every default filled in. */
 export interface BrokerSettings {
+  /** Where to listen. */
   readonly listen: ListenSettings;
+  /** The upstream `connect()` options, as given (`connect()` checks them). */
   readonly session: Omit<ClientOptions, 'signal'>;
+  /** Who is let in. */
   readonly policy: PeerPolicy;
   /** Undefined: half the session's `maxInFlight`, known once it is open. */
   readonly maxInFlightPerClient: number | undefined;
+  /** The rest as in {@link BrokerOptions}, defaults filled in. */
   readonly maxQueuedPerClient: number;
   readonly maxOutboundBytes: number;
   readonly helloTimeoutMs: number;
@@ -127,9 +145,10 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
 
 function milliseconds(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+  // A Node timer's range: past it setTimeout would fire at once, with a warning.
+  if (typeof value !== 'number' || !(value > 0) || value > 0x7fffffff)
     throw new InvalidArgumentError(
-      `${name} must be a number of milliseconds > 0, got ${showValue(value)}`,
+      `${name} must be a number of milliseconds from 1 to 2147483647, got ${showValue(value)}`,
     );
   return value;
 }
