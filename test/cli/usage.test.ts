@@ -13,6 +13,7 @@ const COMMANDS = [
   'ping',
   'send',
   'listen',
+  'serve',
   'fake-device',
   'fake-hypervisor',
 ];

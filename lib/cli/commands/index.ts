@@ -6,6 +6,7 @@ import { listenCommand } from './listen';
 import { pingCommand } from './ping';
 import { requestVmcCommand } from './request-vmc';
 import { sendCommand } from './send';
+import { serveCommand } from './serve';
 import { statusCommand } from './status';
 
 /** Every subcommand. */
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   pingCommand,
   sendCommand,
   listenCommand,
+  serveCommand,
   fakeDeviceCommand,
   fakeHypervisorCommand,
 ];
