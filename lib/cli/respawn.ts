@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { EXIT } from './exit-codes';
+import { activationFdCount, LISTEN_FDS_START, LISTEN_INHERITED_ENV } from './socket-activation';
 
 /** Set in the child of `--fake`, so it uses the fake its parent started instead of starting one. */
 export const FAKE_CHILD_ENV = 'IBMVMC_CLI_FAKE_CHILD';
@@ -21,9 +22,14 @@ export const FAKE_CHILD_ENV = 'IBMVMC_CLI_FAKE_CHILD';
 export function respawn(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // main.js beside this file: the compiled CLI, whatever path started this process.
   const main = path.join(__dirname, 'main.js');
+  // Sockets systemd handed us (serve under socket activation) go on to the child, at the same fds.
+  const handed = activationFdCount(env, process.pid);
+  const fds = Array.from({ length: handed }, (_, i) => LISTEN_FDS_START + i);
+  const childEnv =
+    handed > 0 ? { ...env, LISTEN_PID: undefined, [LISTEN_INHERITED_ENV]: '1' } : env;
   const child = spawn(process.execPath, [...process.execArgv, main, ...argv], {
-    env,
-    stdio: 'inherit',
+    env: childEnv,
+    stdio: ['inherit', 'inherit', 'inherit', ...fds],
   });
   const forward = (signal: NodeJS.Signals) => () => {
     child.kill(signal);

@@ -4,7 +4,7 @@
  * socket activation (LISTEN_FDS). Needs `npm run build:ts` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { CLI, envWithoutShim, startCli, TEST_TMPDIR, type CliResult } from '../cli/run-cli';
@@ -74,63 +74,69 @@ it('SIGTERM: every client gets GOODBYE, the socket is removed, and it exits 0', 
   expect(result.stderr).not.toContain('ibmvmc-cli');
 });
 
-it('socket activation: serves the socket handed over as fd 3, and leaves it in place', async () => {
-  const socketPath = path.join(dir, 'activated.sock');
-  const madeAt = path.join(dir, 'activated.tmp.sock');
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(madeAt, resolve));
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  // As systemd does: LISTEN_PID is the pid of the process that runs the CLI.
-  const wrapper =
-    `process.env.LISTEN_PID = String(process.pid);` +
-    `process.argv.splice(1, 0, ${JSON.stringify(CLI)});` +
-    `require(${JSON.stringify(CLI)});`;
-  const child = spawn(
-    process.execPath,
-    ['-e', wrapper, 'serve', '--fake', '--socket', socketPath],
-    {
-      // The shim is in this environment: the CLI runs in this very process, fd 3 and all.
-      env: { ...process.env, LISTEN_FDS: '1', TMPDIR: TEST_TMPDIR },
-      stdio: ['ignore', 'pipe', 'pipe', fd],
-    },
-  );
-  // The child has its own copy now; ours goes, without taking the socket's name with it.
-  renameSync(madeAt, socketPath);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout?.resume();
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  try {
-    const client = await within(
-      (async () => {
-        for (;;) {
-          try {
-            return await welcomedClient(socketPath, 'activated');
-          } catch {
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-      })(),
-      10_000 * TIME_SCALE,
-      'a WELCOME through the activated socket',
+it.each([
+  ['in the process systemd started', () => process.env],
+  // Without the shim, --fake runs the command again in a child: the fd must follow.
+  ['in the child --fake starts without the shim', envWithoutShim],
+])(
+  'socket activation: serves the socket handed over as fd 3 (%s), and leaves it in place',
+  async (_, baseEnv) => {
+    const socketPath = path.join(dir, 'activated.sock');
+    const madeAt = path.join(dir, 'activated.tmp.sock');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(madeAt, resolve));
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    // As systemd does: LISTEN_PID is the pid of the process that runs the CLI.
+    // A file, not `node -e`: a respawned CLI would run an -e script again.
+    const wrapper = path.join(dir, 'systemd-like.js');
+    writeFileSync(
+      wrapper,
+      `process.env.LISTEN_PID = String(process.pid);\n` +
+        `process.argv[1] = ${JSON.stringify(CLI)};\n` +
+        `require(${JSON.stringify(CLI)});\n`,
     );
-    clients.push(client);
-    await echoes(client, 'activated');
-    child.kill('SIGTERM');
-    expect((await client.next('goodbye')).reason).toBe('the broker is stopping');
-    expect(await within(exited, 10_000 * TIME_SCALE, 'exiting')).toBe(0);
-    expect(existsSync(socketPath)).toBe(true); // systemd's, not the broker's
-    const listening = stderr
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.event === 'listening');
-    expect(listening).toMatchObject({ path: socketPath, fd: 3 });
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
-});
+    const child = spawn(process.execPath, [wrapper, 'serve', '--fake', '--socket', socketPath], {
+      env: { ...baseEnv(), LISTEN_FDS: '1', TMPDIR: TEST_TMPDIR },
+      stdio: ['ignore', 'pipe', 'pipe', fd],
+    });
+    // The child has its own copy now; ours goes, without taking the socket's name with it.
+    renameSync(madeAt, socketPath);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.resume();
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    try {
+      const client = await within(
+        (async () => {
+          for (;;) {
+            try {
+              return await welcomedClient(socketPath, 'activated');
+            } catch {
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          }
+        })(),
+        10_000 * TIME_SCALE,
+        'a WELCOME through the activated socket',
+      );
+      clients.push(client);
+      await echoes(client, 'activated');
+      child.kill('SIGTERM');
+      expect((await client.next('goodbye')).reason).toBe('the broker is stopping');
+      expect(await within(exited, 10_000 * TIME_SCALE, 'exiting')).toBe(0);
+      expect(existsSync(socketPath)).toBe(true); // systemd's, not the broker's
+      const listening = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.event === 'listening');
+      expect(listening).toMatchObject({ path: socketPath, fd: 3 });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  },
+);

@@ -79,6 +79,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #held = 0;
   #nextId = 1;
   #sessions = 0;
+  /** The session's busyWrites when last counted (see #countBusyWrites). */
+  #busySeen = 0;
   #closing: Promise<void> | undefined;
 
   /** @internal Use `startBroker()`. */
@@ -442,11 +444,19 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const { metrics } = this.#settings;
     metrics.requestDone(request.target, outcome, (performance.now() - request.started) / 1000);
     metrics.setInFlight(this.#held);
+    this.#countBusyWrites();
     if (wasInFlight) {
       client.inFlight--;
       this.#scheduler.wake(client);
       this.#scheduler.pump();
     }
+  }
+
+  /** The session's EBUSY retries since the last look, for the metrics. */
+  #countBusyWrites(): void {
+    const busy = this.#upstream.session?.client.session.busyWrites ?? this.#busySeen;
+    if (busy > this.#busySeen) this.#settings.metrics.busyRetries(busy - this.#busySeen);
+    this.#busySeen = busy;
   }
 
   #onCancel(client: ClientConnection, token: number): void {
@@ -480,6 +490,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   #onSessionUp(session: UpSession): void {
     const reconnect = this.#sessions++ > 0;
+    this.#busySeen = 0; // a new session counts from 0
     this.#perClient =
       this.#settings.maxInFlightPerClient ?? defaultPerClient(session.client.maxInFlight);
     if (reconnect) this.#settings.log.write('info', 'session-reconnected', { mtu: session.mtu });

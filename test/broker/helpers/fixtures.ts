@@ -40,6 +40,7 @@ export function recordingMetrics(): BrokerMetrics & {
   refused: string[];
   inFlight: number;
   clients: number;
+  busy: number;
 } {
   const m = {
     outcomes: new Map<BrokerRequestOutcome, number>(),
@@ -49,6 +50,7 @@ export function recordingMetrics(): BrokerMetrics & {
     refused: [] as string[],
     inFlight: 0,
     clients: 0,
+    busy: 0,
     setClients(count: number) {
       m.clients = count;
     },
@@ -64,7 +66,9 @@ export function recordingMetrics(): BrokerMetrics & {
     lateAnswer() {
       m.late++;
     },
-    busyRetries() {},
+    busyRetries(by: number) {
+      m.busy += by;
+    },
     peerRefused(reason: string) {
       m.refused.push(reason);
     },
