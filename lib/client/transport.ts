@@ -81,7 +81,7 @@ export interface SharedCommandPath {
   observe(observer: TransportObserver): void;
 }
 
-/** A transport that offers {@link kSharedCommandPath}. */
+/** A transport that offers a {@link SharedCommandPath} (under a symbol of the package's own). */
 export interface SharedCommandPathTransport extends ClientTransport {
   readonly [kSharedCommandPath]: SharedCommandPath;
 }

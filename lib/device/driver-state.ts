@@ -8,6 +8,7 @@ export const DriverState = {
   FAILED: 4,
 } as const;
 
+/** The driver's own name of each state, and `unknown` for a number it never uses. */
 export type DriverStateName =
   'sched_reset' | 'initial' | 'crqinit' | 'capabilities' | 'ready' | 'failed' | 'unknown';
 

@@ -141,3 +141,15 @@ export class NotAVmcDeviceError extends IbmvmcError {
     super(message, details('ENOTTY', d, false));
   }
 }
+
+/**
+ * No native binary for this platform: no prebuilt one matches and none was
+ * built when the package was installed (its install script did not run, or
+ * the build failed). Allow the package's install script, or run
+ * `npm rebuild ibmvmc` (needs python3, make and g++).
+ */
+export class NativeBinaryMissingError extends IbmvmcError {
+  constructor(message: string, d: ErrorDetails = {}) {
+    super(message, details('ERR_IBMVMC_NO_BINARY', d, false));
+  }
+}

@@ -26,6 +26,7 @@ export interface SystemErrorLike {
   path?: string;
 }
 
+/** Whether `error` is shaped like Node's SystemError: string `code`, numeric `errno`, string `syscall`. */
 export function isSystemError(error: unknown): error is SystemErrorLike {
   const e = error as Partial<SystemErrorLike> | null;
   return (

@@ -152,6 +152,7 @@ export class FakeDevice implements AsyncDisposable {
     if (this.sysfsRoot !== undefined) await removeSysfs(this.sysfsRoot);
   }
 
+  /** {@link FakeDevice.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

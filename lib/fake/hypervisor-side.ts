@@ -52,7 +52,7 @@ export class HypervisorSide {
    * Puts new options in force: the hypervisor's behaviour changes with the
    * next event, the log's limit and tracing at once.
    *
-   * @param options - Checked already, merged over {@link options}.
+   * @param options - Checked already, merged over {@link HypervisorSide.options | the options in force}.
    */
   applyOptions(options: ResolvedOptions): void {
     this.optionsValue = options;

@@ -42,7 +42,7 @@ export const WIRE_OP = {
 export const WIRE_WRITE_DATA = {
   /** The message follows as the payload. */
   INLINE: 0,
-  /** Count over {@link WIRE_MAX_INLINE_WRITE}: bytes omitted. */
+  /** Count over `WIRE_MAX_INLINE_WRITE` (64 KiB): bytes omitted. */
   TOO_LONG: 1,
   /** The caller's buffer was unreadable: bytes omitted. */
   UNREADABLE: 2,
