@@ -83,6 +83,7 @@ export interface SharedCommandPath {
 
 /** A transport that offers a {@link SharedCommandPath} (under a symbol of the package's own). */
 export interface SharedCommandPathTransport extends ClientTransport {
+  /** The command path its holder shares. */
   readonly [kSharedCommandPath]: SharedCommandPath;
 }
 

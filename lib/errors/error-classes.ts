@@ -7,9 +7,13 @@ import { IbmvmcError } from './ibmvmc-error';
 
 /** Details every error class takes: the system call behind it, if any. */
 export interface ErrorDetails {
+  /** The code, when not the class's own (e.g. `EBUSY` for `DeviceBusyError`). */
   code?: string;
+  /** Negative errno of the failed system call. */
   errno?: number;
+  /** The system call that failed. */
   syscall?: string;
+  /** What caused it, if anything. */
   cause?: unknown;
 }
 

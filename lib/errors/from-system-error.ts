@@ -19,10 +19,15 @@ import { IbmvmcError } from './ibmvmc-error';
 
 /** The shape of the errors the native binding throws (like Node's SystemError). */
 export interface SystemErrorLike {
+  /** What the system said, with the call. */
   message: string;
+  /** The errno's name, e.g. `EBUSY`. */
   code: string;
+  /** Negative errno (Node's convention). */
   errno: number;
+  /** The system call that failed. */
   syscall: string;
+  /** The path the call was on, if any. */
   path?: string;
 }
 

@@ -58,9 +58,20 @@ export interface NativePeerCredentials {
 
 /** Constants the binary was compiled with, from the target's own headers. */
 export interface NativeConstants {
-  ioctl: { SETHMCID: number; QUERY: number; REQUESTVMC: number };
+  /** The driver's ioctl request numbers. */
+  ioctl: {
+    /** Binds the fd to an HMC id (opens the session). */
+    SETHMCID: number;
+    /** Reads the driver's state and adapter. */
+    QUERY: number;
+    /** Asks the hypervisor for a VMC adapter. */
+    REQUESTVMC: number;
+  };
+  /** The errno values the library handles, by name (`EBUSY`: 16, ...). */
   errno: Readonly<Record<string, number>>;
+  /** Bytes of an HMC id. */
   HMC_ID_LEN: number;
+  /** Bytes of the QUERY ioctl's struct. */
   QUERY_STRUCT_SIZE: number;
 }
 
