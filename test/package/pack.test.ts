@@ -114,3 +114,15 @@ test('ships no tests, maps, caches, temporary files, examples or TypeScript sour
   const found = packed.map((f) => f.path).filter((p) => unwanted.some((re) => re.test(p)));
   expect(found).toEqual([]);
 });
+
+test('package.json carries what the registry page and provenance need', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  expect(pkg.repository).toEqual({ type: 'git', url: expect.stringMatching(/^git\+https:\/\//) });
+  expect(pkg.bugs).toEqual({ url: expect.stringMatching(/^https:\/\//) });
+  expect(pkg.homepage).toEqual(expect.stringMatching(/^https:\/\//));
+  expect(pkg.publishConfig).toEqual({ access: 'public', provenance: true });
+  expect(pkg.license).toBe('Apache-2.0');
+});
