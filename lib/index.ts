@@ -2,6 +2,7 @@
  * ibmvmc: async HMC sessions over the IBM POWER Virtual Management Channel.
  *
  * @packageDocumentation
+ * @module ibmvmc
  */
 export { open, HmcSession } from './session/session';
 export type {
@@ -23,3 +24,4 @@ export * from './client/index';
 export { nativeConstants } from './native/constants';
 export { peerCredentials } from './native/peer-credentials';
 export type { PeerCredentials } from './native/peer-credentials';
+export type { NativeConstants } from './native/binding';

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# npm run prebuildify: the prebuilt binaries that ship in the package.
+# npm run prebuildify [-- x64|ppc64 ...]: the prebuilt binaries that ship in
+# the package (both by default; naming one builds only that one, as the
+# package test does for x64 when prebuilds/linux-x64/ is missing).
 #
 #   prebuilds/linux-x64/    built natively
 #   prebuilds/linux-ppc64/  cross-compiled with Debian's g++-powerpc64le-linux-gnu
@@ -15,8 +17,16 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+[ $# -gt 0 ] || set -- x64 ppc64
+for arch in "$@"; do
+  case "$arch" in
+  x64 | ppc64) ;;
+  *) echo "prebuildify: unknown architecture $arch (x64 or ppc64)" >&2 && exit 2 ;;
+  esac
+done
+
 cross=powerpc64le-linux-gnu
-if ! command -v "$cross-g++" >/dev/null || ! command -v "$cross-strip" >/dev/null; then
+if [[ " $* " == *" ppc64 "* ]] && ! command -v "$cross-g++" >/dev/null || ! command -v "$cross-strip" >/dev/null; then
   echo "prebuildify: installing the ppc64le cross compiler (g++-$cross)"
   flock /tmp/ibmvmc-apt.lock env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "g++-$cross" "binutils-$cross" >/dev/null
@@ -49,10 +59,16 @@ build() { # build <node arch> [strip binary]
   done)
 }
 
-build x64
+checked=()
+for arch in "$@"; do
+  if [ "$arch" = x64 ]; then
+    build x64
+  else
+    CC="$cross-gcc" CXX="$cross-g++" AR="$cross-ar" LINK="$cross-g++" \
+      CC_host=gcc CXX_host=g++ AR_host=ar LINK_host=g++ \
+      build ppc64 "$cross-strip"
+  fi
+  checked+=("$root/prebuilds/linux-$arch")
+done
 
-CC="$cross-gcc" CXX="$cross-g++" AR="$cross-ar" LINK="$cross-g++" \
-  CC_host=gcc CXX_host=g++ AR_host=ar LINK_host=g++ \
-  build ppc64 "$cross-strip"
-
-"$root/scripts/power/prebuilds-check-glibc.sh" "$root/prebuilds/linux-x64" "$root/prebuilds/linux-ppc64"
+"$root/scripts/power/prebuilds-check-glibc.sh" "${checked[@]}"

@@ -165,7 +165,7 @@ export class HmcClient<
    * options reject before anything is sent, and the session stays yours.)
    *
    * @param session - An open session (an `HmcSession`, or anything with its shape).
-   * @param options - The client's settings, and a deadline for this step.
+   * @param attachOptions - The client's settings, and a deadline for this step.
    * @throws HmcCommandError if the router refuses the options; the session's
    *   errors (TimeoutError, SessionResetError, ...) otherwise.
    */
@@ -271,7 +271,7 @@ export class HmcClient<
    * A router echo: sends `data` and checks that the answer carries it back.
    *
    * @param data - What to echo (the public client sends 1..100 bytes).
-   * @param options - Deadline and signal of this request.
+   * @param callOptions - Deadline and signal of this request.
    * @returns The answer.
    * @throws HmcProtocolError when other data comes back; as {@link request} otherwise.
    */

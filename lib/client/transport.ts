@@ -81,8 +81,9 @@ export interface SharedCommandPath {
   observe(observer: TransportObserver): void;
 }
 
-/** A transport that offers {@link kSharedCommandPath}. */
+/** A transport that offers a {@link SharedCommandPath} (under a symbol of the package's own). */
 export interface SharedCommandPathTransport extends ClientTransport {
+  /** The command path its holder shares. */
   readonly [kSharedCommandPath]: SharedCommandPath;
 }
 

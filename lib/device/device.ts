@@ -51,6 +51,7 @@ export function queryStatus(handle: NativeDeviceHandle, path: string): DriverSta
  * Needs no HMC id; several can be open beside sessions.
  */
 export class VmcDevice {
+  /** The device node this was opened on. */
   readonly path: string;
   #handle: NativeDeviceHandle | undefined;
 

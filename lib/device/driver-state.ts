@@ -1,13 +1,20 @@
 /** The driver's states, as QUERY reports them. */
 export const DriverState = {
+  /** A reset is in progress; sessions can be opened again once it is ready. */
   SCHED_RESET: -1,
+  /** Loaded, but the partition has no VMC adapter (or the driver has not started on it). */
   INITIAL: 0,
+  /** The adapter was found; the driver waits for the hypervisor's handshake. */
   CRQINIT: 1,
+  /** Capabilities were sent; the driver waits for their answer. */
   CAPABILITIES: 2,
+  /** Sessions can be opened. */
   READY: 3,
+  /** Unusable until the ibmvmc module is reloaded. */
   FAILED: 4,
 } as const;
 
+/** The driver's own name of each state, and `unknown` for a number it never uses. */
 export type DriverStateName =
   'sched_reset' | 'initial' | 'crqinit' | 'capabilities' | 'ready' | 'failed' | 'unknown';
 

@@ -6,8 +6,22 @@ import { validateOptions } from '../session/deadline';
 
 /** The ibmvmc module's parameters, from sysfs. */
 export type ModuleParameters =
-  | { loaded: true; maxMtu: number; bufPoolSize: number; maxHmcs: number }
-  | { loaded: false; reason: string };
+  | {
+      /** The module is loaded: its parameters follow. */
+      loaded: true;
+      /** `max_mtu`: the largest message, in bytes. */
+      maxMtu: number;
+      /** `buf_pool_size`: buffers per HMC session. */
+      bufPoolSize: number;
+      /** `max_hmcs`: how many HMC sessions at once. */
+      maxHmcs: number;
+    }
+  | {
+      /** The module is not loaded (or its parameters cannot be read). */
+      loaded: false;
+      /** Why, and what to do (e.g. `modprobe ibmvmc`). */
+      reason: string;
+    };
 
 /** Where sysfs is: the `sysfsRoot` option, else `IBMVMC_SYSFS_ROOT`, else `/sys`. */
 export function resolveSysfsRoot(sysfsRoot?: string): string {

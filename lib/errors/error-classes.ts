@@ -7,9 +7,13 @@ import { IbmvmcError } from './ibmvmc-error';
 
 /** Details every error class takes: the system call behind it, if any. */
 export interface ErrorDetails {
+  /** The code, when not the class's own (e.g. `EBUSY` for `DeviceBusyError`). */
   code?: string;
+  /** Negative errno of the failed system call. */
   errno?: number;
+  /** The system call that failed. */
   syscall?: string;
+  /** What caused it, if anything. */
   cause?: unknown;
 }
 
@@ -139,5 +143,17 @@ export class BrokerRefusedError extends IbmvmcError {
 export class NotAVmcDeviceError extends IbmvmcError {
   constructor(message: string, d: ErrorDetails = {}) {
     super(message, details('ENOTTY', d, false));
+  }
+}
+
+/**
+ * No native binary for this platform: no prebuilt one matches and none was
+ * built when the package was installed (its install script did not run, or
+ * the build failed). Allow the package's install script, or run
+ * `npm rebuild ibmvmc` (needs python3, make and g++).
+ */
+export class NativeBinaryMissingError extends IbmvmcError {
+  constructor(message: string, d: ErrorDetails = {}) {
+    super(message, details('ERR_IBMVMC_NO_BINARY', d, false));
   }
 }

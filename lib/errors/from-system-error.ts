@@ -19,13 +19,19 @@ import { IbmvmcError } from './ibmvmc-error';
 
 /** The shape of the errors the native binding throws (like Node's SystemError). */
 export interface SystemErrorLike {
+  /** What the system said, with the call. */
   message: string;
+  /** The errno's name, e.g. `EBUSY`. */
   code: string;
+  /** Negative errno (Node's convention). */
   errno: number;
+  /** The system call that failed. */
   syscall: string;
+  /** The path the call was on, if any. */
   path?: string;
 }
 
+/** Whether `error` is shaped like Node's SystemError: string `code`, numeric `errno`, string `syscall`. */
 export function isSystemError(error: unknown): error is SystemErrorLike {
   const e = error as Partial<SystemErrorLike> | null;
   return (

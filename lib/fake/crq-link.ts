@@ -114,7 +114,12 @@ export class CrqLink {
   }
 
   /** Entries queued and not yet taken, per direction (for tests). */
-  get queued(): { toDriver: number; toHypervisor: number } {
+  get queued(): {
+    /** Entries on their way to the driver. */
+    toDriver: number;
+    /** Entries on their way to the hypervisor. */
+    toHypervisor: number;
+  } {
     return { toDriver: this.toDriver.length, toHypervisor: this.toHypervisor.length };
   }
 

@@ -26,32 +26,51 @@ export const CRQ_INIT_TYPE = {
 
 /** VMC message types (valid byte 0x80). */
 export const CRQ_TYPE = {
+  /** The driver's capabilities, sent once the queue is initialised. */
   CAPABILITIES: 0x01,
+  /** The hypervisor's answer to CAPABILITIES. */
   CAPABILITIES_RESPONSE: 0x81,
+  /** The driver opens an HMC session on a slot. */
   OPEN: 0x02,
+  /** The hypervisor's answer to OPEN. */
   OPEN_RESPONSE: 0x82,
+  /** The driver closes a slot's session. */
   CLOSE: 0x03,
+  /** The hypervisor's answer to CLOSE. */
   CLOSE_RESPONSE: 0x83,
+  /** The hypervisor lends the driver a buffer. */
   ADD_BUFFER: 0x04,
+  /** The driver's answer to ADD_BUFFER. */
   ADD_BUFFER_RESPONSE: 0x84,
+  /** The hypervisor asks for a buffer back. */
   REMOVE_BUFFER: 0x05,
+  /** The driver's answer to REMOVE_BUFFER. */
   REMOVE_BUFFER_RESPONSE: 0x85,
+  /** A message is in a buffer (either way). */
   SIGNAL: 0x06,
 } as const;
 
 /** Status byte of VMC responses. */
 export const CRQ_STATUS = {
+  /** Done. */
   SUCCESS: 0,
+  /** No such slot (HMC index). */
   INVALID_HMC_INDEX: 1,
+  /** No such buffer. */
   INVALID_BUFFER_ID: 2,
+  /** The slot's session is closed. */
   CLOSED_HMC: 3,
+  /** The interface failed. */
   INTERFACE_FAILURE: 4,
+  /** No buffer to give back. */
   NO_BUFFER: 5,
 } as const;
 
 /** Who may use a buffer: the partition (the driver calls it ALPHA) or the hypervisor. */
 export const BUFFER_OWNER = {
+  /** The partition (the driver) holds it. */
   PARTITION: 0,
+  /** The hypervisor holds it. */
   HYPERVISOR: 1,
 } as const;
 
@@ -69,6 +88,7 @@ export const CRQ_QUEUE_ENTRIES = 256;
 
 /** An initialisation entry (valid 0xC0). */
 export interface CrqInitMessage {
+  /** Which layout: tells the union's members apart. */
   readonly format: 'init';
   /** {@link CRQ_INIT_TYPE}. */
   readonly type: number;
@@ -76,6 +96,7 @@ export interface CrqInitMessage {
 
 /** A transport event (valid 0xFF): the partner's queue went away. */
 export interface CrqTransportEvent {
+  /** Which layout: tells the union's members apart. */
   readonly format: 'transport';
   /** Reason byte (1 partner failed, 2 partner deregistered); informative only. */
   readonly type: number;
@@ -83,8 +104,11 @@ export interface CrqTransportEvent {
 
 /** The capabilities exchange (types 0x01 and 0x81), in the "admin" layout. */
 export interface CrqCapabilitiesMessage {
+  /** Which layout: tells the union's members apart. */
   readonly format: 'capabilities';
+  /** {@link CRQ_TYPE}: CAPABILITIES or CAPABILITIES_RESPONSE. */
   readonly type: number;
+  /** {@link CRQ_STATUS} in a response, otherwise 0. */
   readonly status: number;
   /** Most HMC sessions supported (u8). */
   readonly maxHmc: number;
@@ -100,8 +124,11 @@ export interface CrqCapabilitiesMessage {
 
 /** Every other VMC message, in the common layout. */
 export interface CrqHmcMessage {
+  /** Which layout: tells the union's members apart. */
   readonly format: 'hmc';
+  /** {@link CRQ_TYPE}. */
   readonly type: number;
+  /** {@link CRQ_STATUS} in a response, otherwise 0. */
   readonly status: number;
   /** Buffer owner in ADD_BUFFER ({@link BUFFER_OWNER}), otherwise reserved. */
   readonly owner: number;

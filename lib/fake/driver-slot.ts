@@ -51,6 +51,7 @@ export interface DriverBuffer {
 
 /** A slot of the driver. */
 export class DriverSlot {
+  /** Where the slot is in its life ({@link SLOT_STATE}). */
   state: SlotState = SLOT_STATE.FREE;
   /** Session counter, bumped at each reservation (1..254, then back to 1). */
   session = 0;
@@ -69,6 +70,7 @@ export class DriverSlot {
   /** Ids of the buffers holding messages to read, oldest first. */
   readonly queue: number[] = [];
 
+  /** @param index - The slot's number ("HMC index"). */
   constructor(readonly index: number) {
     this.buffers = Array.from({ length: MAX_BUF_POOL_SIZE }, (_, id) => emptyBuffer(id));
   }
@@ -86,7 +88,16 @@ export class DriverSlot {
   }
 
   /** Counts the pool, for QUERY-like snapshots and the ENOBUFS check. */
-  count(): { valid: number; free: number; partitionOwned: number; hypervisorOwned: number } {
+  count(): {
+    /** Buffers lent by the hypervisor. */
+    valid: number;
+    /** Of those, free (carrying no message). */
+    free: number;
+    /** Of those, owned by the partition. */
+    partitionOwned: number;
+    /** Of those, owned by the hypervisor. */
+    hypervisorOwned: number;
+  } {
     let valid = 0;
     let free = 0;
     let partitionOwned = 0;

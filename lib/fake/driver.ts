@@ -45,13 +45,17 @@ export const DRIVER_STATE_NAMES: Readonly<Record<DriverState, string>> = Object.
 
 /** What QUERY fills in. */
 export interface QueryResult {
+  /** 1 if the partition has a VMC adapter, else 0. */
   readonly haveVmc: number;
+  /** The driver's state ({@link DRIVER_STATE}). */
   readonly state: number;
+  /** The adapter's DRC index (0 without one). */
   readonly vmcDrcIndex: number;
 }
 
 /** The outcome of REQUESTVMC: `result` 0 with the DRC index, or minus the errno. */
 export interface RequestVmcResult {
+  /** 0 on success, else minus the errno. */
   readonly result: number;
   /** The DRC index (u32), valid when `result` is 0. */
   readonly index: number;
@@ -67,9 +71,13 @@ export interface DriverListener {
 
 /** What the driver is built from. */
 export interface FakeDriverDeps {
+  /** Runs the deferred steps (real timers, or a {@link ManualScheduler}). */
   readonly scheduler: Scheduler;
+  /** The CRQ between the driver and the hypervisor. */
   readonly link: CrqLink;
+  /** The hypervisor calls the driver makes (REQUESTVMC). */
   readonly hypervisor: HypervisorPort;
+  /** Where calls, messages and notes are logged. */
   readonly log: FakeLog;
   /** The options in force (read at each use, so configure() takes effect). */
   readonly options: () => ResolvedOptions;

@@ -5,20 +5,35 @@
  * Node's table on every platform. x86_64 and ppc64le share these values.
  */
 export const ERRNO = {
+  /** Operation not permitted. */
   EPERM: 1,
+  /** No such file or directory. */
   ENOENT: 2,
+  /** Interrupted system call. */
   EINTR: 4,
+  /** Input/output error. */
   EIO: 5,
+  /** No such device or address. */
   ENXIO: 6,
+  /** Bad file descriptor. */
   EBADF: 9,
+  /** Try again (resource temporarily unavailable). */
   EAGAIN: 11,
+  /** Out of memory. */
   ENOMEM: 12,
+  /** Permission denied. */
   EACCES: 13,
+  /** Bad address. */
   EFAULT: 14,
+  /** Device or resource busy. */
   EBUSY: 16,
+  /** No such device. */
   ENODEV: 19,
+  /** Invalid argument. */
   EINVAL: 22,
+  /** File descriptor in bad state. */
   EBADFD: 77,
+  /** No buffer space available. */
   ENOBUFS: 105,
 } as const;
 

@@ -44,7 +44,9 @@ const SETTLE_TURNS = 200;
 
 /** A fake device running in this thread. */
 export class FakeDevice implements AsyncDisposable {
+  /** The control socket's path: open it as the device, with the shim preloaded. */
   readonly socketPath: string;
+  /** Where the fake sysfs tree is (stands for `/sys`), if one was asked for. */
   readonly sysfsRoot: string | undefined;
   /** The model (driver, hypervisor, link, log), for assertions beyond the controls. */
   readonly system: FakeSystem;
@@ -152,6 +154,7 @@ export class FakeDevice implements AsyncDisposable {
     if (this.sysfsRoot !== undefined) await removeSysfs(this.sysfsRoot);
   }
 
+  /** {@link FakeDevice.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -10,7 +10,16 @@ export type RequestVmcReturnCode =
 
 /** The outcome of H_REQUEST_VMC. */
 export type RequestVmcHcallResult =
-  { readonly rc: 'H_SUCCESS'; readonly index: number } | { readonly rc: RequestVmcReturnCode };
+  | {
+      /** The call succeeded. */
+      readonly rc: 'H_SUCCESS';
+      /** The DRC index of the new adapter. */
+      readonly index: number;
+    }
+  | {
+      /** How the call failed. */
+      readonly rc: RequestVmcReturnCode;
+    };
 
 /** The PAPR return codes of H_REQUEST_VMC as numbers: what the call leaves in R3. */
 export const REQUEST_VMC_RETURN_CODE: Readonly<Record<RequestVmcHcallResult['rc'], number>> =

@@ -18,9 +18,13 @@ export interface FakeSystemDeps {
 
 /** A fake hypervisor with its link, log and scheduler; the driver's side of the link is free. */
 export class HypervisorSide {
+  /** Runs the deferred steps. */
   readonly scheduler: Scheduler;
+  /** The fake's log. */
   readonly log: FakeLog;
+  /** The CRQ; the hypervisor holds one end, the driver's end is free. */
   readonly link: CrqLink;
+  /** The fake hypervisor. */
   readonly hypervisor: FakeHypervisor;
   private optionsValue: ResolvedOptions;
   private readonly ownsScheduler: boolean;
@@ -52,7 +56,7 @@ export class HypervisorSide {
    * Puts new options in force: the hypervisor's behaviour changes with the
    * next event, the log's limit and tracing at once.
    *
-   * @param options - Checked already, merged over {@link options}.
+   * @param options - Checked already, merged over {@link HypervisorSide.options | the options in force}.
    */
   applyOptions(options: ResolvedOptions): void {
     this.optionsValue = options;

@@ -45,15 +45,21 @@ export type HypervisorSessionState = 'none' | 'opening' | 'open' | 'closing';
 
 /** Capabilities both sides settled on. */
 export interface NegotiatedCapabilities {
+  /** The largest message: min(driver's `max_mtu`, hypervisor's offer). */
   readonly mtu: number;
+  /** Buffers per session: min(driver's `buf_pool_size`, hypervisor's offer). */
   readonly poolSize: number;
+  /** HMC slots: min(driver's `max_hmcs`, hypervisor's offer). */
   readonly slots: number;
 }
 
 /** The hypervisor's side of one slot, for snapshots. */
 export interface HypervisorSlotSnapshot {
+  /** Where the slot's session is, as the hypervisor sees it. */
   readonly state: HypervisorSessionState;
+  /** The session number of the last open. */
   readonly session: number;
+  /** The HMC id of the last open (trailing NULs removed). */
   readonly hmcId: string;
   /** Buffers of this slot lent to the driver and not taken back. */
   readonly lent: number;
@@ -67,8 +73,11 @@ export interface HypervisorSlotSnapshot {
 
 /** What the hypervisor is built from. */
 export interface FakeHypervisorDeps {
+  /** Runs the deferred steps (real timers, or a {@link ManualScheduler}). */
   readonly scheduler: Scheduler;
+  /** The CRQ between the driver and the hypervisor. */
   readonly link: CrqLink;
+  /** Where calls, messages and notes are logged. */
   readonly log: FakeLog;
   /** The options in force (read at each use, so configure() takes effect). */
   readonly options: () => ResolvedOptions;

@@ -10,6 +10,7 @@
  * device instead, so the real driver in a guest runs against it.
  *
  * @packageDocumentation
+ * @module ibmvmc/fake
  */
 export { startFakeDevice } from './start';
 export type { FakeDeviceEnv, FakeDeviceHandle, FakeRunIn, StartFakeDeviceOptions } from './start';
@@ -105,9 +106,16 @@ export type {
   RequestVmcReturnCode,
 } from './hypervisor-port';
 export { FakeDriver, DRIVER_STATE, DRIVER_STATE_NAMES } from './driver';
-export type { DriverListener, DriverState, QueryResult, RequestVmcResult } from './driver';
+export type {
+  DriverListener,
+  DriverState,
+  FakeDriverDeps,
+  QueryResult,
+  RequestVmcResult,
+} from './driver';
 export { FakeHypervisor } from './hypervisor';
 export type {
+  FakeHypervisorDeps,
   HypervisorSessionState,
   HypervisorSlotSnapshot,
   NegotiatedCapabilities,
@@ -128,7 +136,16 @@ export {
   describeCrq,
   encodeCrq,
 } from './crq';
-export type { CrqMessage } from './crq';
+export type {
+  CrqCapabilitiesMessage,
+  CrqHmcMessage,
+  CrqInitMessage,
+  CrqMessage,
+  CrqTransportEvent,
+} from './crq';
+export type { CrqEndpoint, CrqLink, HypervisorEndpoint } from './crq-link';
+export type { DriverSlot, DriverBuffer } from './driver-slot';
+export type { PayloadLengthReader } from '../protocol/frame-reader';
 export { ERRNO, describeResult } from './errno';
 export type { ErrnoName } from './errno';
 export {

@@ -15,10 +15,13 @@ export type FakeCallName =
 
 /** A call on the device and what it returned. */
 export interface FakeCallEntry {
+  /** When, on the scheduler's clock in milliseconds (only differences matter). */
   readonly at: number;
+  /** Which kind of entry: tells the union's members apart. */
   readonly kind: 'call';
   /** The fake's number for the open file (not the process's fd number); 0 before open succeeded. */
   readonly fd: number;
+  /** The call. */
   readonly call: FakeCallName;
   /** open: flags; sethmcid: 1 if the id was unreadable; ioctl: request; read/write: byte count. */
   readonly arg: number;
@@ -28,35 +31,51 @@ export interface FakeCallEntry {
 
 /** A CRQ message, logged when it is sent. */
 export interface FakeCrqEntry {
+  /** When, on the scheduler's clock in milliseconds (only differences matter). */
   readonly at: number;
+  /** Which kind of entry: tells the union's members apart. */
   readonly kind: 'crq';
+  /** Who it was sent to. */
   readonly to: 'hypervisor' | 'driver';
+  /** The message, decoded. */
   readonly message: CrqMessage;
 }
 
 /** An HMC message carried in a buffer (the bytes, not a copy: do not modify). */
 export interface FakeMessageEntry {
+  /** When, on the scheduler's clock in milliseconds (only differences matter). */
   readonly at: number;
+  /** Which kind of entry: tells the union's members apart. */
   readonly kind: 'message';
+  /** Which way it went. */
   readonly to: 'hypervisor' | 'partition';
+  /** The slot (HMC index) it went through. */
   readonly slot: number;
+  /** The slot's session number. */
   readonly session: number;
+  /** The message's bytes. */
   readonly data: Buffer;
 }
 
 /** The driver's state changed (see `DRIVER_STATE`). */
 export interface FakeStateEntry {
+  /** When, on the scheduler's clock in milliseconds (only differences matter). */
   readonly at: number;
+  /** Which kind of entry: tells the union's members apart. */
   readonly kind: 'state';
+  /** The new state. */
   readonly state: number;
 }
 
 /** Anything else worth knowing: messages dropped, answers refused, faults injected. */
 export interface FakeNoteEntry {
+  /** When, on the scheduler's clock in milliseconds (only differences matter). */
   readonly at: number;
+  /** Which kind of entry: tells the union's members apart. */
   readonly kind: 'note';
   /** Who noted it: the fake driver, the hypervisor, a socket server, or QEMU (its NOTE frames). */
   readonly source: 'driver' | 'hypervisor' | 'server' | 'qemu';
+  /** What happened, in words. */
   readonly text: string;
 }
 

@@ -98,33 +98,75 @@ export interface FakeDeviceOptions {
 
 /** {@link FakeDeviceOptions} with every default filled in and every value checked. */
 export interface ResolvedOptions {
+  /** {@link FakeDeviceOptions.mtu}, resolved. */
   readonly mtu: number;
+  /** {@link FakeDeviceOptions.poolSize}, resolved. */
   readonly poolSize: number;
+  /** {@link FakeDeviceOptions.slots}, resolved. */
   readonly slots: number;
+  /** {@link FakeDeviceOptions.protocolVersion}, resolved. */
   readonly protocolVersion: number;
+  /** {@link FakeDeviceOptions.maxMtu}, resolved. */
   readonly maxMtu: number;
+  /** {@link FakeDeviceOptions.bufPoolSize}, resolved. */
   readonly bufPoolSize: number;
+  /** {@link FakeDeviceOptions.maxHmcs}, resolved. */
   readonly maxHmcs: number;
+  /** {@link FakeDeviceOptions.haveVmc}, resolved. */
   readonly haveVmc: boolean;
+  /** {@link FakeDeviceOptions.startup}, resolved. */
   readonly startup: Readonly<Required<StartupOptions>>;
+  /** {@link FakeDeviceOptions.reinitializeAfterMs}, resolved. */
   readonly reinitializeAfterMs: number | null;
+  /** {@link FakeDeviceOptions.buffers}, resolved. */
   readonly buffers: Readonly<Required<BufferOptions>>;
+  /** {@link FakeDeviceOptions.openAnswer}, resolved. */
   readonly openAnswer: Readonly<Required<AnswerOptions>>;
+  /** {@link FakeDeviceOptions.closeAnswer}, resolved. */
   readonly closeAnswer: Readonly<Required<AnswerOptions>>;
+  /** {@link FakeDeviceOptions.requestVmc}, resolved. */
   readonly requestVmc: Readonly<Required<RequestVmcOptions>>;
+  /** {@link FakeDeviceOptions.openFault}, resolved. */
   readonly openFault: OpenFault | null;
+  /** {@link FakeDeviceOptions.openBusyMs}, resolved. */
   readonly openBusyMs: number;
   /** Entries kept (0: none). */
   readonly log: number;
+  /** {@link FakeDeviceOptions.logChannel}, resolved. */
   readonly logChannel: boolean;
+  /** {@link FakeDeviceOptions.trace}, resolved. */
   readonly trace: boolean;
 }
 
 /** Limits of the module parameters, as the driver clamps them at load. */
 export const MODULE_PARAMETER_LIMITS = {
-  maxMtu: { min: 4096, max: 16384, default: 4096 },
-  bufPoolSize: { min: 16, max: 64, default: 32 },
-  maxHmcs: { min: 1, max: 2, default: 1 },
+  /** `max_mtu`: the largest message, in bytes. */
+  maxMtu: {
+    /** The least the driver accepts. */
+    min: 4096,
+    /** The most the driver accepts. */
+    max: 16384,
+    /** The driver's default. */
+    default: 4096,
+  },
+  /** `buf_pool_size`: buffers per session. */
+  bufPoolSize: {
+    /** The least the driver accepts. */
+    min: 16,
+    /** The most the driver accepts. */
+    max: 64,
+    /** The driver's default. */
+    default: 32,
+  },
+  /** `max_hmcs`: HMC sessions at once. */
+  maxHmcs: {
+    /** The least the driver accepts. */
+    min: 1,
+    /** The most the driver accepts. */
+    max: 2,
+    /** The driver's default. */
+    default: 1,
+  },
 } as const;
 
 /** The defaults: a healthy hypervisor and a default driver. */

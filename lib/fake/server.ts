@@ -45,8 +45,11 @@ const EVENT_BYTE = Buffer.from([1]);
 export interface FakeServerOptions {
   /** The control socket's path; the data socket is beside it with `.data` appended. */
   readonly socketPath: string;
+  /** The driver the shim's calls go to. */
   readonly driver: FakeDriver;
+  /** The fake's log. */
   readonly log: FakeLog;
+  /** Runs the deferred steps. */
   readonly scheduler: Scheduler;
 }
 
@@ -98,7 +101,9 @@ interface UnclaimedData {
 
 /** The control and data servers of a fake device. */
 export class FakeServer implements DriverListener {
+  /** The control socket's path. */
   readonly socketPath: string;
+  /** The data socket's path (`socketPath` with `.data` appended). */
   readonly dataPath: string;
   private readonly driver: FakeDriver;
   private readonly log: FakeLog;

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from './options';
 
 /** One slot of the driver, with the hypervisor's view of it. */
 export interface FakeSlotSnapshot {
+  /** The slot's number (HMC index). */
   readonly slot: number;
   /** The driver's slot state. */
   readonly state: (typeof SLOT_STATE_NAMES)[number];
@@ -23,11 +24,16 @@ export interface FakeSlotSnapshot {
   readonly queued: number;
   /** The slot's buffer pool. */
   readonly buffers: {
+    /** Buffers lent by the hypervisor. */
     readonly valid: number;
+    /** Of those, free (carrying no message). */
     readonly free: number;
+    /** Of those, owned by the partition. */
     readonly partitionOwned: number;
+    /** Of those, owned by the hypervisor. */
     readonly hypervisorOwned: number;
   };
+  /** The hypervisor's side of the slot. */
   readonly hypervisor: HypervisorSlotSnapshot;
 }
 
@@ -35,8 +41,11 @@ export interface FakeSlotSnapshot {
 export interface FakeDeviceState {
   /** QUERY's state: -1 sched_reset, 0 initial, 1 crqinit, 2 capabilities, 3 ready, 4 failed. */
   readonly state: DriverState;
+  /** The state's name (`ready`, ...). */
   readonly stateName: string;
+  /** Whether the partition has a VMC adapter. */
   readonly haveVmc: boolean;
+  /** The adapter's DRC index (0 without one). */
   readonly vmcDrcIndex: number;
   /** The MTU in force (negotiated once capabilities are exchanged). */
   readonly mtu: number;
@@ -46,8 +55,11 @@ export interface FakeDeviceState {
   readonly slots: number;
   /** The module parameters (as sysfs shows them). */
   readonly moduleParameters: {
+    /** `max_mtu`. */
     readonly maxMtu: number;
+    /** `buf_pool_size`. */
     readonly bufPoolSize: number;
+    /** `max_hmcs`. */
     readonly maxHmcs: number;
   };
   /** Files open on the device now. */

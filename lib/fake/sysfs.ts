@@ -9,8 +9,11 @@ import * as path from 'node:path';
 
 /** The module parameters, as the driver holds them after its load-time clamping. */
 export interface ModuleParameters {
+  /** `max_mtu`. */
   readonly maxMtu: number;
+  /** `buf_pool_size`. */
   readonly bufPoolSize: number;
+  /** `max_hmcs`. */
   readonly maxHmcs: number;
 }
 

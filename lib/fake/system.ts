@@ -16,10 +16,15 @@ export type { FakeSystemDeps } from './hypervisor-side';
 
 /** A driver and a hypervisor, connected. */
 export class FakeSystem {
+  /** Runs the deferred steps. */
   readonly scheduler: Scheduler;
+  /** The fake's log. */
   readonly log: FakeLog;
+  /** The CRQ between the driver and the hypervisor. */
   readonly link: CrqLink;
+  /** The fake driver. */
   readonly driver: FakeDriver;
+  /** The fake hypervisor. */
   readonly hypervisor: FakeHypervisor;
   private readonly side: HypervisorSide;
 

@@ -26,15 +26,25 @@ export const WIRE_DATA_HEADER_LENGTH = 8;
 
 /** Request ops. */
 export const WIRE_OP = {
+  /** open() of the device. */
   OPEN: 1,
+  /** The SETHMCID ioctl. */
   SETHMCID: 2,
+  /** The QUERY ioctl. */
   QUERY: 3,
+  /** The REQUESTVMC ioctl (on an aux connection). */
   REQUESTVMC: 4,
+  /** Any other ioctl number (answered EINVAL). */
   IOCTL: 5,
+  /** write() of a message. */
   WRITE: 6,
+  /** read() of a message. */
   READ: 7,
+  /** close() of the file. */
   CLOSE: 8,
+  /** Opens the events connection of a file. */
   EVENTS: 9,
+  /** A read that already took the frame at the head of the data connection (unanswered). */
   READ_TAKEN: 10,
 } as const;
 
@@ -42,7 +52,7 @@ export const WIRE_OP = {
 export const WIRE_WRITE_DATA = {
   /** The message follows as the payload. */
   INLINE: 0,
-  /** Count over {@link WIRE_MAX_INLINE_WRITE}: bytes omitted. */
+  /** Count over `WIRE_MAX_INLINE_WRITE` (64 KiB): bytes omitted. */
   TOO_LONG: 1,
   /** The caller's buffer was unreadable: bytes omitted. */
   UNREADABLE: 2,

@@ -3,6 +3,7 @@
  * `prebuilds/` when one matches, otherwise the one built from source in `build/`.
  */
 import * as path from 'node:path';
+import { NativeBinaryMissingError } from '../errors/error-classes';
 import { packageRoot } from './package-root';
 
 /** Driver state and adapter, as the QUERY ioctl returns them. */
@@ -57,9 +58,20 @@ export interface NativePeerCredentials {
 
 /** Constants the binary was compiled with, from the target's own headers. */
 export interface NativeConstants {
-  ioctl: { SETHMCID: number; QUERY: number; REQUESTVMC: number };
+  /** The driver's ioctl request numbers. */
+  ioctl: {
+    /** Binds the fd to an HMC id (opens the session). */
+    SETHMCID: number;
+    /** Reads the driver's state and adapter. */
+    QUERY: number;
+    /** Asks the hypervisor for a VMC adapter. */
+    REQUESTVMC: number;
+  };
+  /** The errno values the library handles, by name (`EBUSY`: 16, ...). */
   errno: Readonly<Record<string, number>>;
+  /** Bytes of an HMC id. */
   HMC_ID_LEN: number;
+  /** Bytes of the QUERY ioctl's struct. */
   QUERY_STRUCT_SIZE: number;
 }
 
@@ -78,12 +90,35 @@ export interface NativeBinding {
 
 let loaded: NativeBinding | undefined;
 
-/** Loads the binding on first use, so importing the package never fails. */
+/** node-gyp-build: `resolve` finds the binary (or throws), calling it loads one. */
+interface NodeGypBuild {
+  (dir: string): unknown;
+  resolve(dir: string): string;
+}
+
+/**
+ * Loads the binding on first use, so importing the package never needs it
+ * (the fake and the codecs run without). Where no binary matches this
+ * platform, throws {@link NativeBinaryMissingError}, one line saying what to do.
+ */
 export function binding(): NativeBinding {
   if (loaded === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => unknown;
-    loaded = load(path.resolve(packageRoot())) as NativeBinding;
+    const load = require('node-gyp-build') as NodeGypBuild;
+    const root = path.resolve(packageRoot());
+    let file: string;
+    try {
+      file = load.resolve(root);
+    } catch (cause) {
+      throw new NativeBinaryMissingError(
+        `no native binary for ${process.platform}-${process.arch} in ${root} (no prebuilt one ` +
+          'matches and none was built: the install script did not run or failed): allow ' +
+          'ibmvmc\'s install script, or run "npm rebuild ibmvmc" (needs python3, make and g++)',
+        { cause },
+      );
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file) as NativeBinding;
   }
   return loaded;
 }

@@ -65,25 +65,45 @@ export type HmcFlag = (typeof HMC_FLAG)[keyof typeof HMC_FLAG];
 
 /** Return codes a response can carry (the header's 16-bit return code field). */
 export const HMC_RETURN_CODE = {
+  /** Success. */
   GOOD: 0x0000,
+  /** Invalid opcode. */
   INVALID_OPCODE: 0x8001,
+  /** Invalid data. */
   INVALID_DATA: 0x8003,
+  /** Generic error. */
   GENERIC_ERROR: 0x8006,
+  /** Cancelled (timed out). */
   CANCELLED: 0x8007,
+  /** Buffer not available to queue the command. */
   BUFFER_NOT_AVAILABLE: 0x8020,
+  /** Invalid HMC index. */
   INVALID_HMC_INDEX: 0x8021,
+  /** Size out of bounds. */
   SIZE_OUT_OF_BOUNDS: 0x8022,
+  /** Invalid target. */
   INVALID_TARGET: 0x8023,
+  /** Invalid category. */
   INVALID_CATEGORY: 0x8024,
+  /** Rejected: the HMC is terminating. */
   HMC_TERMINATING: 0x8025,
+  /** The HMC closed the command path. */
   COMMAND_PATH_CLOSED: 0x8026,
+  /** Binding of an event message failed. */
   EVENT_BINDING_FAILED: 0x8027,
+  /** Invalid session state. */
   INVALID_SESSION_STATE: 0x8028,
+  /** Session mismatch. */
   SESSION_MISMATCH: 0x8029,
+  /** Invalid HMC instance id. */
   INVALID_HMC_INSTANCE_ID: 0x802a,
+  /** This HMC index is already open. */
   HMC_INDEX_ALREADY_OPEN: 0x802b,
+  /** Invalid buffer id. */
   INVALID_BUFFER_ID: 0x802c,
+  /** Invalid response. */
   INVALID_RESPONSE: 0x802d,
+  /** Invalid sync request. */
   INVALID_SYNC_REQUEST: 0x802e,
 } as const;
 

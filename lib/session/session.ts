@@ -47,13 +47,19 @@ export interface SessionOptions {
   /** Default deadline of each `send()`. Default 10000 ms. */
   sendTimeoutMs?: number;
   /** After a reset, open a new session with the same id instead of staying closed. */
-  reconnect?: boolean | { timeoutMs?: number };
+  reconnect?:
+    | boolean
+    | {
+        /** How long each reconnect may take. Default: the session's `timeoutMs`. */
+        timeoutMs?: number;
+      };
 }
 
 /** Per-call options of `send()` and `receive()`. */
 export interface CallOptions {
   /** Give up after this long. `send` defaults to the session's `sendTimeoutMs`; `receive` waits as long as the session lives. */
   timeoutMs?: number;
+  /** Aborts the call. */
   signal?: AbortSignal;
 }
 

@@ -9,15 +9,44 @@ import { openBrokerConnection } from './hello';
 /** What a probe of a broker's socket found. */
 export type BrokerProbe =
   /** Nothing at the path. */
-  | { readonly state: 'absent'; readonly socket: string }
+  | {
+      /** What the probe found. */
+      readonly state: 'absent';
+      /** The socket path probed. */
+      readonly socket: string;
+    }
   /** A socket file nobody listens on (a broker that died). */
-  | { readonly state: 'stale'; readonly socket: string }
+  | {
+      /** What the probe found. */
+      readonly state: 'stale';
+      /** The socket path probed. */
+      readonly socket: string;
+    }
   /** A broker holding a session: it welcomed the probe. */
-  | { readonly state: 'serving'; readonly socket: string; readonly mtu: number }
+  | {
+      /** What the probe found. */
+      readonly state: 'serving';
+      /** The socket path probed. */
+      readonly socket: string;
+      /** The MTU of the broker's session, from its welcome. */
+      readonly mtu: number;
+    }
   /** Something listens but did not welcome the probe in time: a broker still waiting for a session. */
-  | { readonly state: 'waiting'; readonly socket: string }
+  | {
+      /** What the probe found. */
+      readonly state: 'waiting';
+      /** The socket path probed. */
+      readonly socket: string;
+    }
   /** The socket or the broker refused this user, or another failure; `reason` says which. */
-  | { readonly state: 'refused' | 'error'; readonly socket: string; readonly reason: string };
+  | {
+      /** What the probe found. */
+      readonly state: 'refused' | 'error';
+      /** The socket path probed. */
+      readonly socket: string;
+      /** The failure's message. */
+      readonly reason: string;
+    };
 
 /**
  * Connects to the broker's socket, says HELLO, and says GOODBYE as soon as

@@ -19,15 +19,25 @@ export const QEMU_FRAME_MAX_PAYLOAD = 65536 + 8;
 
 /** Frame types (the first byte): QEMU's below 0x80, the hypervisor's from 0x81. */
 export const QEMU_FRAME_TYPE = {
+  /** QEMU's HELLO: version, unit address, LIOBNs, window size. */
   HELLO: 0x01,
+  /** The guest called H_SEND_CRQ: the entry. */
   CRQ: 0x02,
+  /** The guest called H_COPY_RDMA into the hypervisor's window: address and bytes. */
   RDMA: 0x03,
+  /** The guest called H_REQUEST_VMC: the request number. */
   REQUEST_VMC: 0x04,
+  /** Text for the hypervisor's log. */
   NOTE: 0x05,
+  /** The machine was reset: the guest's queue is gone. */
   RESET: 0x06,
+  /** The hypervisor's HELLO: its version. */
   HYPERVISOR_HELLO: 0x81,
+  /** An entry for the guest's queue. */
   HYPERVISOR_CRQ: 0x82,
+  /** Bytes the hypervisor stores in its window: address and bytes. */
   MEM_WRITE: 0x83,
+  /** The answer to an H_REQUEST_VMC: request number, return code, value. */
   REQUEST_VMC_ANSWER: 0x84,
 } as const;
 
@@ -36,7 +46,9 @@ const CRQ_ENTRY_LENGTH = 16;
 
 /** QEMU's HELLO: the protocol version and what the adapter looks like to the guest. */
 export interface QemuHelloFrame {
+  /** The frame's type. */
   readonly type: 'hello';
+  /** The bridge protocol's version ({@link QEMU_BRIDGE_VERSION}). */
   readonly version: number;
   /** The adapter's unit address (its `reg`). */
   readonly unitAddress: number;
@@ -50,6 +62,7 @@ export interface QemuHelloFrame {
 
 /** A CRQ entry, either way (H_SEND_CRQ from the guest, or an entry for its queue). */
 export interface CrqFrame {
+  /** The frame's type. */
   readonly type: 'crq';
   /** The 16 bytes, as they sit in a queue. */
   readonly entry: Buffer;
@@ -57,13 +70,17 @@ export interface CrqFrame {
 
 /** Bytes at an address of the hypervisor's window: the guest's copy (RDMA) or the hypervisor's write (MEM_WRITE). */
 export interface WindowBytesFrame<T extends 'rdma' | 'mem-write'> {
+  /** The frame's type. */
   readonly type: T;
+  /** Where in the hypervisor's window (remote address). */
   readonly address: number;
+  /** The bytes. */
   readonly data: Buffer;
 }
 
 /** The guest called H_REQUEST_VMC. */
 export interface RequestVmcFrame {
+  /** The frame's type. */
   readonly type: 'request-vmc';
   /** QEMU's number for the request, echoed in the answer. */
   readonly request: number;
@@ -71,24 +88,31 @@ export interface RequestVmcFrame {
 
 /** Something QEMU wants in the hypervisor's log. */
 export interface NoteFrame {
+  /** The frame's type. */
   readonly type: 'note';
+  /** The text (UTF-8 on the wire). */
   readonly text: string;
 }
 
 /** The machine was reset: the guest's queue is gone. */
 export interface ResetFrame {
+  /** The frame's type. */
   readonly type: 'reset';
 }
 
 /** The hypervisor's HELLO. */
 export interface HypervisorHelloFrame {
+  /** The frame's type. */
   readonly type: 'hello';
+  /** The bridge protocol's version ({@link QEMU_BRIDGE_VERSION}). */
   readonly version: number;
 }
 
 /** The answer to an H_REQUEST_VMC. */
 export interface RequestVmcAnswerFrame {
+  /** The frame's type. */
   readonly type: 'request-vmc-answer';
+  /** The number of the request answered. */
   readonly request: number;
   /** The PAPR return code (signed). */
   readonly rc: number;

@@ -17,13 +17,17 @@ import { QemuFrameDecoder, decodeQemuFrame } from './frames';
 export interface QemuBridgeServerOptions {
   /** Where to listen. At most 107 bytes. */
   readonly socketPath: string;
+  /** The bridge QEMU's frames go to. */
   readonly bridge: QemuBridge;
+  /** The fake's log. */
   readonly log: FakeLog;
+  /** Runs the deferred steps. */
   readonly scheduler: Scheduler;
 }
 
 /** Listens for QEMU and hands its connection's frames to the bridge. */
 export class QemuBridgeServer {
+  /** Where it listens. */
   readonly socketPath: string;
   private readonly bridge: QemuBridge;
   private readonly log: FakeLog;

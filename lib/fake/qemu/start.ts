@@ -38,6 +38,7 @@ export interface StartQemuHypervisorOptions extends QemuHypervisorOptions {
 
 /** One slot as the hypervisor sees it. */
 export interface QemuSlotSnapshot extends HypervisorSlotSnapshot {
+  /** The slot's number (HMC index). */
   readonly slot: number;
 }
 
