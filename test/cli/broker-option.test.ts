@@ -58,7 +58,7 @@ describe('--broker', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Response to echo \(0x0103\) to router \(0x8000\) in [\d.]+ ms:$/m);
-    expect(r.stdout).toMatch(/^    0000  ab cd +\.\.$/m);
+    expect(r.stdout).toMatch(/^ {4}0000 {2}ab cd +\.\.$/m);
   });
 
   it('send gets the typed error and exit code of what the broker refuses', async () => {
