@@ -9,7 +9,7 @@
 const path = require('node:path');
 const readline = require('node:readline');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
-const { stopwatch } = require('./stopwatch');
+const { timeRequests } = require('./stopwatch');
 
 const [mode, devicePath, sysfsRoot, brokerSocket, ...rest] = process.argv.slice(2);
 
@@ -21,12 +21,7 @@ function connect(via) {
 
 async function block(via, data, count, warmup) {
   const client = await connect(via);
-  const watch = stopwatch(count, warmup);
-  for (let i = 0; i < watch.total; i++) {
-    watch.lap(i);
-    await client.request({ target: 0x8000, opcode: 0x0103, data });
-  }
-  const result = watch.result();
+  const result = await timeRequests(client, data, count, warmup);
   await client.close();
   return result;
 }

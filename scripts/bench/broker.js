@@ -6,9 +6,9 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { waitForSocket } = require('../wait-for-socket');
 const readline = require('node:readline');
 const { quantiles } = require('./echo-blocks');
 
@@ -62,21 +62,6 @@ function streamClient(args, env) {
       return done;
     },
   };
-}
-
-function waitForSocket(socketPath, ms) {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.createConnection({ path: socketPath });
-      s.once('connect', () => (s.destroy(), resolve()));
-      s.once('error', () => {
-        if (Date.now() > until) reject(new Error(`no broker on ${socketPath} after ${ms} ms`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
 }
 
 /**

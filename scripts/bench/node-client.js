@@ -13,7 +13,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const ibmvmc = require(path.resolve(__dirname, '..', '..', 'dist', 'cjs'));
 const { blockThreadPool } = require('./block-thread-pool');
-const { stopwatch } = require('./stopwatch');
+const { stopwatch, timeRequests } = require('./stopwatch');
 
 const [mode, devicePath, sysfsRoot, ...rest] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
@@ -103,12 +103,7 @@ async function addonWatchBlock(data, count, warmup) {
 
 async function clientBlock(data, count, warmup) {
   const client = await ibmvmc.connect({ hmcId: 'bench-client', path: devicePath, sysfsRoot });
-  const watch = stopwatch(count, warmup);
-  for (let i = 0; i < watch.total; i++) {
-    watch.lap(i);
-    await client.request({ target: 0x8000, opcode: 0x0103, data });
-  }
-  const result = watch.result();
+  const result = await timeRequests(client, data, count, warmup);
   await client.close();
   return result;
 }

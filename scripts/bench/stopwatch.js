@@ -29,4 +29,17 @@ function stopwatch(count, warmup) {
   };
 }
 
-module.exports = { stopwatch };
+/**
+ * `count` HMC requests through `client` after `warmup` unmeasured ones, one
+ * at a time, as a program makes them: the round trips of one block.
+ */
+async function timeRequests(client, data, count, warmup) {
+  const watch = stopwatch(count, warmup);
+  for (let i = 0; i < watch.total; i++) {
+    watch.lap(i);
+    await client.request({ target: 0x8000, opcode: 0x0103, data });
+  }
+  return watch.result();
+}
+
+module.exports = { stopwatch, timeRequests };

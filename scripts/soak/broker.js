@@ -7,9 +7,9 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { waitForSocket } = require('../wait-for-socket');
 
 const root = path.resolve(__dirname, '..', '..');
 const CLI = path.join(root, 'dist', 'cjs', 'cli', 'main.js');
@@ -20,21 +20,6 @@ function rssOf(pid) {
 }
 
 const fdsOf = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
-
-function waitForSocket(socketPath, ms) {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.createConnection({ path: socketPath });
-      s.once('connect', () => (s.destroy(), resolve()));
-      s.once('error', () => {
-        if (Date.now() > until) reject(new Error(`no broker on ${socketPath} after ${ms} ms`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
 
 function runClient(env, socket, count, window, id) {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@ import { rejection } from '../helpers/rejection';
  * survives resets), the test says so. Run with `node scripts/run-jest.js`
  * (the preload shim must be loaded).
  */
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -29,6 +29,7 @@ import {
   encodeResponse,
 } from '../../lib/index';
 import { hmcEvent } from '../helpers/hmc-event';
+import { openSockets } from '../helpers/open-sockets';
 import {
   connect,
   HmcCommandError,
@@ -40,20 +41,6 @@ import { TIME_SCALE } from '../helpers/time-scale';
 
 /** How the client reaches the session: its own, or a broker's. */
 type Via = 'session' | 'broker';
-
-/** The process's open sockets: device fds (through the shim) and the fakes' channels. */
-function openSockets(): string[] {
-  const sockets: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith('socket:')) sockets.push(`${fd} ${target}`);
-    } catch {
-      // Closed between the listing and the look: not open, then.
-    }
-  }
-  return sockets;
-}
 
 // Node opens event-loop internals lazily (epoll fds); sockets are what the client could leak.
 const socketsBefore = openSockets();

@@ -15,7 +15,7 @@ import {
 } from './listen-address';
 import { processMetricsRegistry } from './process-metrics';
 import { createPrometheusMetrics } from './prometheus-metrics';
-import { clearStaleSocket } from './stale-socket';
+import { clearStaleSocket, optionRefusals } from '../stale-socket';
 
 /** A running metrics server. */
 export interface MetricsServer {
@@ -99,7 +99,7 @@ export async function startMetricsServer(
   const metrics = createPrometheusMetrics(own);
   const registry = Registry.merge([own, processMetricsRegistry()]);
 
-  if (target.kind === 'unix') await clearStaleSocket(target.path, '--metrics');
+  if (target.kind === 'unix') await clearStaleSocket(target.path, optionRefusals('--metrics'));
   const server = createServer((request, response) => answer(registry, log, request, response));
   await listen(server, target);
   // After a successful listen, a server error (rare: accept failing) is logged, never thrown.

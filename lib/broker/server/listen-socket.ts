@@ -3,10 +3,11 @@
  * socket removed, a running broker or a non-socket refused, mode and group
  * set), or handed over as an fd (socket activation).
  */
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../../errors/error-classes';
+import { clearStaleSocket } from '../stale-socket';
 import type { ListenSettings } from './options';
 
 /** A listening server and what the broker must undo at the end. */
@@ -18,53 +19,16 @@ export interface Listener {
   readonly created: string | undefined;
 }
 
-/** What a path holds, for the refusal's text. */
-function describeNode(stats: import('node:fs').Stats): string {
-  if (stats.isFile()) return 'a regular file';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isSymbolicLink()) return 'a symbolic link';
-  if (stats.isFIFO()) return 'a named pipe';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device node';
-  return 'not a socket';
-}
-
-/** Whether something answers on the socket at `socketPath`; false when the connect is refused. */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = net.connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      probe.destroy();
-      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(false);
-      else reject(error);
-    });
-  });
-}
-
 /** Clears the way for a new socket at `socketPath`, or says why it cannot be. */
-async function clearPath(socketPath: string): Promise<void> {
-  let stats;
-  try {
-    stats = await lstat(socketPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (!stats.isSocket())
-    throw new InvalidArgumentError(
-      `${socketPath} exists and is ${describeNode(stats)}: the broker will not replace it; ` +
-        'remove it or choose another socket path',
-    );
-  if (await answers(socketPath))
-    throw new InvalidArgumentError(`a broker is already running on ${socketPath}`, {
-      code: 'EADDRINUSE',
-    });
-  // Left by a broker that died: nobody listens, so nobody loses it.
-  await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
+function clearPath(socketPath: string): Promise<void> {
+  return clearStaleSocket(socketPath, {
+    notASocket: (p, what) =>
+      new InvalidArgumentError(
+        `${p} exists and is ${what}: the broker will not replace it; ` +
+          'remove it or choose another socket path',
+      ),
+    inUse: (p) =>
+      new InvalidArgumentError(`a broker is already running on ${p}`, { code: 'EADDRINUSE' }),
   });
 }
 

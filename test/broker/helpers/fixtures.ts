@@ -2,7 +2,7 @@
  * What the broker tests share: a fake device, brokers on sockets in a
  * private directory (closed after each test), a log and metrics that record.
  */
-import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startBroker, type Broker, type BrokerOptions } from '../../../lib/broker/index';
@@ -79,19 +79,7 @@ export function recordingMetrics(): BrokerMetrics & {
   return m;
 }
 
-/** The process's open sockets (what a broker could leak). */
-export function openSockets(): string[] {
-  const sockets: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith('socket:')) sockets.push(`${fd} ${target}`);
-    } catch {
-      // closed between the listing and the look
-    }
-  }
-  return sockets;
-}
+export { openSockets } from '../../helpers/open-sockets';
 
 /** A private directory others can traverse (a child running as nobody connects in it). */
 export function testDir(name: string): string {
