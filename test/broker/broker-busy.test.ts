@@ -4,7 +4,12 @@
  * broker keeps requests in flight makes the session retry, and every retry
  * reaches the metrics, once.
  */
-import { startFakeDevice, type FakeDeviceHandle } from '../../lib/fake/index';
+import {
+  routerHandler,
+  startFakeDevice,
+  type FakeDeviceHandle,
+  type FakeMessageHandler,
+} from '../../lib/fake/index';
 import { TIME_SCALE } from '../helpers/time-scale';
 import { BrokerFixture, recordingMetrics } from './helpers/fixtures';
 import { echoMessage, welcomedClient } from './helpers/wire-client';
@@ -22,13 +27,18 @@ afterAll(async () => {
 
 it('counts the EBUSY retries of a pool the hypervisor lends short', async () => {
   // Two buffers lent, the broker's session willing to keep 32 (buf_pool_size) in flight.
-  device = await startFakeDevice({ tmpDir: fx.dir, buffers: { session: 2 } });
+  // Each answer a little late: the two buffers are surely both in flight while more wait.
+  const slow: FakeMessageHandler = async (message, session) => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return routerHandler(message, session);
+  };
+  device = await startFakeDevice({ tmpDir: fx.dir, buffers: { session: 2 }, handler: slow });
   const metrics = recordingMetrics();
   const broker = await fx.start({ metrics, maxInFlightPerClient: 32 });
   const client = fx.track(await welcomedClient(broker.address));
-  for (let token = 1; token <= 40; token++)
+  for (let token = 1; token <= 20; token++)
     client.send({ type: 'request', token, message: echoMessage(`busy ${token}`) });
-  await client.until(() => client.frames.length === 41, '40 answers');
+  await client.until(() => client.frames.length === 21, '20 answers');
   expect(client.frames.slice(1).every((f) => f.type === 'answer')).toBe(true);
   expect(metrics.busy).toBeGreaterThan(0);
 });
