@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { startFakeDevice, type FakeDeviceHandle } from '../../lib/fake/index';
 import { encodeHmcMessage } from '../../lib/protocol/index';
-import { CLI, envWithoutShim } from '../cli/run-cli';
+import { CLI, TEST_TMPDIR, envWithoutShim } from '../cli/run-cli';
 import { TIME_SCALE } from '../helpers/time-scale';
 
 const examples = path.resolve(__dirname, '..', '..', 'examples');
@@ -27,7 +27,8 @@ interface Run {
 function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Run {
   const child = spawn(args[0], args.slice(1), {
     cwd,
-    env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
+    // TMPDIR: the fakes' folders stay out of the system's, where other suites count theirs.
+    env: { ...env, TMPDIR: TEST_TMPDIR, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -68,7 +69,7 @@ describe('examples/ against the fake', () => {
   let fake: FakeDeviceHandle;
   beforeEach(async () => {
     // Buffers of the hypervisor's own: it needs them to send anything unprompted.
-    fake = await startFakeDevice({ buffers: { hypervisorOwned: 4 } });
+    fake = await startFakeDevice({ buffers: { hypervisorOwned: 4 }, tmpDir: TEST_TMPDIR });
   });
   afterEach(() => fake.stop());
   const withFake = (file: string, extra: string[] = []) =>
