@@ -6,7 +6,7 @@
  * Every "nothing is left" claim is checked in /proc.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive, waitGone } from '../helpers/process-tree';
@@ -53,6 +53,14 @@ function userProject(): string {
     path.join('..', 'ibmvmc', 'dist', 'cjs', 'cli', 'main.js'),
     path.join(dir, 'node_modules', '.bin', 'ibmvmc'),
   );
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'user-project',
+      private: true,
+      scripts: { fake: 'ibmvmc fake-device' },
+    }),
+  );
   return dir;
 }
 
@@ -60,32 +68,49 @@ function userProject(): string {
 async function sh(script: string, cwd: string): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)('sh', ['-c', script], {
     cwd,
-    env: { ...envWithoutShim(), TMPDIR: TEST_TMPDIR },
+    env: { ...envWithoutShim(), TMPDIR: TEST_TMPDIR, npm_config_update_notifier: 'false' },
     timeout: 30_000 * TIME_SCALE,
   });
 }
 
-/** The fake's pid from its env file, then: it must end, and take its file with it. */
+/**
+ * Waits for `pids` to end; those still running are killed (so a failing case
+ * leaves nothing behind) and returned, for the case to fail on.
+ */
+async function goneOrKilled(pids: readonly number[]): Promise<number[]> {
+  const left = await waitGone(pids, 3_000);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  return left;
+}
+
+/** The fake must end, and take its file with it. */
 async function expectFakeEnds(envFile: string, pid: number): Promise<void> {
-  expect(await waitGone([pid], 3_000)).toEqual([]);
+  expect(await goneOrKilled([pid])).toEqual([]);
   expect(existsSync(envFile)).toBe(false);
 }
 
 describe('the fake ends when whatever started it ends', () => {
-  it('npm exec -- ibmvmc fake-device & ... kill $!: npm does not pass SIGTERM on, the fake still ends', async () => {
-    const dir = userProject();
-    const { stdout } = await sh(
-      'npm exec -- ibmvmc fake-device --write-env e.env > out.txt 2>&1 & ' +
-        'while [ ! -f e.env ]; do sleep 0.05; done; cat e.env; kill $!',
-      dir,
-    );
-    const pid = Number(/^IBMVMC_FAKE_PID='(\d+)'$/m.exec(stdout)?.[1]);
-    expect(pid).toBeGreaterThan(0);
-    await expectFakeEnds(path.join(dir, 'e.env'), pid);
-    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toMatch(
-      /Fake device stopped: the process that started it exited\.\n$/,
-    );
-  });
+  it.each([
+    ['npm exec -- ibmvmc fake-device'],
+    ['npx ibmvmc fake-device'],
+    ['npm run fake --'], // package.json: "fake": "ibmvmc fake-device"
+  ])(
+    '%s --write-env e.env & ... kill $!: npm does not pass SIGTERM on, the fake still ends',
+    async (start) => {
+      const dir = userProject();
+      const { stdout } = await sh(
+        `${start} --write-env e.env > out.txt 2>&1 & ` +
+          'while [ ! -f e.env ]; do sleep 0.05; done; cat e.env; kill $!',
+        dir,
+      );
+      const pid = Number(/^IBMVMC_FAKE_PID='(\d+)'$/m.exec(stdout)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      await expectFakeEnds(path.join(dir, 'e.env'), pid);
+      expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toMatch(
+        /Fake device stopped: the process that started it exited\.\n$/,
+      );
+    },
+  );
 
   it('npm exec killed with SIGKILL (its shell lives on): the fake ends', async () => {
     const dir = userProject();
@@ -95,10 +120,12 @@ describe('the fake ends when whatever started it ends', () => {
       stdio: 'ignore',
     });
     const envFile = path.join(dir, 'e.env');
-    await waitForFile(envFile);
-    const pid = Number(dotenv(envFile).IBMVMC_FAKE_PID);
-    npm.kill('SIGKILL');
-    await expectFakeEnds(envFile, pid);
+    try {
+      await waitForFile(envFile);
+    } finally {
+      npm.kill('SIGKILL'); // also when the fake never got ready: nothing is left running
+    }
+    await expectFakeEnds(envFile, Number(dotenv(envFile).IBMVMC_FAKE_PID));
   });
 
   it('sh -c "ibmvmc fake-device & kill $!" (SIGTERM to the fake itself)', async () => {
@@ -190,17 +217,22 @@ describe('ibmvmc fake-device -- COMMAND', () => {
       ],
       { cwd: dir, env: { ...envWithoutShim(), TMPDIR: TEST_TMPDIR }, stdio: 'ignore' },
     );
-    await waitForFile(pidFile);
-    await waitForFile(path.join(dir, 'e.env'));
-    const fakePid = Number(dotenv(path.join(dir, 'e.env')).IBMVMC_FAKE_PID);
-    let commandPid = Number(readFileSync(pidFile, 'utf8'));
-    for (let i = 0; !(commandPid > 0) && i < 50; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    let fakePid: number;
+    let commandPid: number;
+    try {
+      await waitForFile(pidFile);
+      await waitForFile(path.join(dir, 'e.env'));
+      fakePid = Number(dotenv(path.join(dir, 'e.env')).IBMVMC_FAKE_PID);
       commandPid = Number(readFileSync(pidFile, 'utf8'));
+      for (let i = 0; !(commandPid > 0) && i < 50; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        commandPid = Number(readFileSync(pidFile, 'utf8'));
+      }
+      expect(isAlive(commandPid)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL'); // the case itself, and also when a wait above failed
     }
-    expect(isAlive(commandPid)).toBe(true);
-    parent.kill('SIGKILL');
-    expect(await waitGone([fakePid, commandPid], 3_000)).toEqual([]);
+    expect(await goneOrKilled([fakePid, commandPid])).toEqual([]);
     expect(existsSync(path.join(dir, 'e.env'))).toBe(false);
   });
 
@@ -244,13 +276,16 @@ describe('--write-env and --detach', () => {
     });
     expect(r.code).toBe(0);
     const pid = Number(dotenv(envFile).IBMVMC_FAKE_PID);
-    expect(r.stderr).toBe(
-      `Fake device running in the background (pid ${pid}); its variables are in ${envFile}. "kill ${pid}" stops it.\n`,
-    );
-    // The command that started it has exited: the fake must still be there.
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(isAlive(pid)).toBe(true);
-    process.kill(pid, 'SIGTERM');
+    try {
+      expect(r.stderr).toBe(
+        `Fake device running in the background (pid ${pid}); its variables are in ${envFile}. "kill ${pid}" stops it.\n`,
+      );
+      // The command that started it has exited: the fake must still be there.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(isAlive(pid)).toBe(true);
+    } finally {
+      if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    }
     await expectFakeEnds(envFile, pid);
   });
 

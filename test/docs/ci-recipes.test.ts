@@ -23,6 +23,13 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { envWithoutShim } from '../cli/run-cli';
 import { waitGone } from '../helpers/process-tree';
+
+/** Waits for `pids` to end; kills and returns those still running, so a failing case leaves nothing behind. */
+async function goneOrKilled(pids: readonly number[]): Promise<number[]> {
+  const left = await waitGone(pids, 3_000);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  return left;
+}
 import { TIME_SCALE } from '../helpers/time-scale';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -138,7 +145,7 @@ describe.each(github.map((w) => [w.name, w] as const))(
         ]);
         for (const step of steps) if (step.run !== undefined) await shell(step.run);
         expectTestsSawTheFake();
-        expect(await waitGone(processesInProject(), 3_000)).toEqual([]);
+        expect(await goneOrKilled(processesInProject())).toEqual([]);
       },
       90_000 * TIME_SCALE,
     );
@@ -154,7 +161,7 @@ describe.each(gitlab.flatMap((jobs) => Object.entries(jobs)))('GitLab CI job %s'
       await shell([...(job.before_script ?? []), ...job.script].join('\n'));
       expectTestsSawTheFake();
       // The job's shell has ended: a fake it started in the background must end with it.
-      expect(await waitGone(processesInProject(), 3_000)).toEqual([]);
+      expect(await goneOrKilled(processesInProject())).toEqual([]);
     },
     90_000 * TIME_SCALE,
   );

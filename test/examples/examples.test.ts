@@ -7,7 +7,7 @@
  * nor a node_modules link is needed. A user who copies them resolves the
  * name from node_modules instead. Needs `npm run build:ts` (dist/).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { startFakeDevice, type FakeDeviceHandle } from '../../lib/fake/index';
 import { encodeHmcMessage } from '../../lib/protocol/index';
@@ -23,6 +23,14 @@ interface Run {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
+/** Every process a case started: whatever a failing case leaves running is killed after it. */
+const started = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  started.clear();
+});
+
 /** Runs `args` in `cwd` with `env` (no colours: the output is matched as text). */
 function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Run {
   const child = spawn(args[0], args.slice(1), {
@@ -31,6 +39,7 @@ function run(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Run 
     env: { ...env, TMPDIR: TEST_TMPDIR, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
   let stdout = '';
   let stderr = '';
   const watchers: Array<() => void> = [];
