@@ -41,4 +41,31 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The examples are plain JavaScript a user copies: Node's globals, and Jest's in the Jest example.
+    files: ['examples/**/*.{js,cjs,mjs}'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'process',
+          'Buffer',
+          'URL',
+          'console',
+          'setTimeout',
+          'clearTimeout',
+          'require',
+          'module',
+          '__dirname',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
+    files: ['examples/testing/jest/**/*.test.cjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['test', 'expect', 'describe', 'beforeAll', 'afterAll'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

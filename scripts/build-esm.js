@@ -15,7 +15,10 @@ for (const entry of ['index', 'fake/index']) {
   fs.mkdirSync(path.dirname(esmFile), { recursive: true });
   fs.writeFileSync(
     esmFile,
-    `import cjs from './${rel}';\n` +
+    // createRequire rather than `import cjs from`: tools that run modules through their own
+    // transform (Vitest on a linked install) give a CommonJS default import another shape.
+    `import { createRequire } from 'node:module';\n` +
+      `const cjs = createRequire(import.meta.url)('./${rel}');\n` +
       `export const { ${names.join(', ')} } = cjs;\n` +
       'export default cjs;\n',
   );

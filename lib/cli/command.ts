@@ -29,6 +29,8 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   /** The subcommand's own options. */
   readonly values: OptionValues;
+  /** The words after `--`, as typed: a command to run (only for commands with {@link Command.runsCommand}). */
+  readonly commandArgs: readonly string[];
 }
 
 /** A subcommand of `ibmvmc`. */
@@ -47,6 +49,8 @@ export interface Command {
   readonly optionHelp: readonly OptionHelp[];
   /** False for `fake-device`, which is the fake rather than a user of a device. */
   readonly usesDevice: boolean;
+  /** Takes `-- COMMAND [ARGS...]` after its options (`fake-device`); any other command refuses `--`. */
+  readonly runsCommand?: boolean;
   /** Runs it; resolves with the exit code, or throws an error that maps to one. */
   run(context: CommandContext): Promise<number>;
 }

@@ -2,6 +2,7 @@
  * What the commands that run a fake in the foreground share: quoting what
  * they print for a shell, and waiting until they are told to stop.
  */
+import { hasEnded, watchedAncestors } from './parent-watch';
 
 /** Quotes a value for a POSIX shell. */
 export function shellQuote(value: string): string {
@@ -20,10 +21,10 @@ export type StopReason = 'signal' | 'parent-exited';
 const PARENT_CHECK_MS = 250;
 
 /**
- * Resolves when `signal` aborts (SIGINT, SIGTERM) or, with `watchParent`,
- * when the process that started this one has gone: Linux then re-parents
- * this process, so its parent pid changes. Nothing else tells a process
- * that its parent died.
+ * Resolves when `signal` aborts (SIGINT, SIGTERM, SIGHUP) or, with
+ * `watchParent`, when the process that started this one has gone (see
+ * parent-watch.ts: npm and the shell it runs us through are seen through).
+ * Nothing tells a process that its parent died: Linux only re-parents it.
  *
  * @param signal - The command's abort signal.
  * @param watchParent - Also stop when the parent exits.
@@ -35,9 +36,10 @@ export function untilStopped(signal: AbortSignal, watchParent = false): Promise<
       return;
     }
     const parent = process.ppid;
+    const watched = watchParent ? watchedAncestors(parent) : [];
     const watcher = watchParent
       ? setInterval(() => {
-          if (process.ppid !== parent) finish('parent-exited');
+          if (process.ppid !== parent || watched.some(hasEnded)) finish('parent-exited');
         }, PARENT_CHECK_MS)
       : undefined;
     const onAbort = () => finish('signal');

@@ -87,8 +87,11 @@ function withDebugLog(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const { name, rest } = splitCommand(argv);
+  // Ours are the words before "--"; after it they belong to the command fake-device runs.
+  const terminator = argv.indexOf('--');
+  const own = terminator === -1 ? argv : argv.slice(0, terminator);
   // Known before parsing, so even a parse error comes out as JSON when asked.
-  const out = new Output(io, argv.includes('--json'));
+  const out = new Output(io, own.includes('--json'));
   if (name === undefined || name === 'help') {
     const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
     if (topic !== undefined) {
@@ -98,11 +101,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       io.stdout.write(commandHelp(command));
       return EXIT.OK;
     }
-    if (argv.includes('--version')) {
+    if (own.includes('--version')) {
       io.stdout.write(`${version()}\n`);
       return EXIT.OK;
     }
-    if (name === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    if (name === 'help' || own.includes('--help') || own.includes('-h')) {
       io.stdout.write(overviewHelp());
       return EXIT.OK;
     }
@@ -118,20 +121,33 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       false,
     );
   let values: OptionValues;
+  let trailing: readonly string[] = [];
   try {
     const parsed = parseArgs({
       args: rest,
       options: { ...COMMON_OPTION_SPEC, ...FAKE_OPTION_SPEC, ...command.options },
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
-    if (parsed.positionals.length > 0)
-      throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`, command.name);
+    // Everything after the first "--" that is not an option's value, as typed: a command to run.
+    const terminator = parsed.tokens.find((t) => t.kind === 'option-terminator');
+    if (terminator !== undefined) trailing = rest.slice(terminator.index + 1);
+    const before = parsed.tokens.find(
+      (t) => t.kind === 'positional' && t.index < (terminator?.index ?? Infinity),
+    );
+    if (before?.kind === 'positional')
+      throw new UsageError(`unexpected argument "${before.value}"`, command.name);
+    if (terminator !== undefined && !command.runsCommand)
+      throw new UsageError(
+        trailing.length > 0 ? `unexpected argument "${trailing[0]}"` : 'unexpected "--"',
+        command.name,
+      );
     values = parsed.values as OptionValues;
   } catch (error) {
     const usage =
       error instanceof UsageError ? error : new UsageError(parseErrorMessage(error), command.name);
-    return reportError(out, usage, command.name, argv.includes('--debug'));
+    return reportError(out, usage, command.name, own.includes('--debug'));
   }
   const debug = flagOption(values, 'debug');
   if (flagOption(values, 'help')) {
@@ -139,7 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     return EXIT.OK;
   }
   try {
-    return await prepare(command, argv, values, io, out);
+    return await prepare(command, argv, values, trailing, io, out);
   } catch (error) {
     return reportError(out, error, command.name, debug);
   }
@@ -150,6 +166,7 @@ async function prepare(
   command: Command,
   argv: readonly string[],
   values: OptionValues,
+  trailing: readonly string[],
   io: CliIo,
   out: Output,
 ): Promise<number> {
@@ -186,6 +203,7 @@ async function prepare(
     timeoutMs: parseMs('--timeout', stringOption(values, 'timeout') ?? String(DEFAULT_TIMEOUT_MS)),
     debug,
     values,
+    commandArgs: trailing,
   };
   const shimLoaded = (io.env.LD_PRELOAD ?? '').includes(PRELOAD_FILE_NAME);
   const isFakeChild = io.env[FAKE_CHILD_ENV] === '1';
@@ -254,7 +272,10 @@ async function prepare(
   });
 }
 
-/** Runs the subcommand with SIGINT and SIGTERM turned into its abort signal. */
+/** The signals that stop a command cleanly (SIGHUP: its terminal or session went away). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Runs the subcommand with SIGINT, SIGTERM and SIGHUP turned into its abort signal. */
 async function runCommand(
   command: Command,
   out: Output,
@@ -262,16 +283,14 @@ async function runCommand(
 ): Promise<number> {
   const controller = new AbortController();
   // A second signal changes nothing: a child may get one from the terminal and one from its parent.
-  const onSignal = (signal: NodeJS.Signals) => () =>
-    controller.abort(new Error(`interrupted by ${signal}`));
-  const onInt = onSignal('SIGINT');
-  const onTerm = onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const listeners = STOP_SIGNALS.map((signal) => {
+    const listener = () => controller.abort(new Error(`interrupted by ${signal}`));
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
   try {
     return await command.run({ ...context, out, signal: controller.signal });
   } finally {
-    process.removeListener('SIGINT', onInt);
-    process.removeListener('SIGTERM', onTerm);
+    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
   }
 }
