@@ -8,12 +8,10 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { waitForSocket } = require('../wait-for-socket');
+const { startServe } = require('../serve-child');
 const readline = require('node:readline');
 const { quantiles } = require('./echo-blocks');
 
-const root = path.resolve(__dirname, '..', '..');
-const CLI = path.join(root, 'dist', 'cjs', 'cli', 'main.js');
 const CLIENT = path.join(__dirname, 'broker-client.js');
 
 /** A block client as in run.js: one block per line, one JSON line back. */
@@ -75,13 +73,10 @@ async function brokerBench(startFakeDevice, o) {
   const socket = path.join(dir, 'broker.sock');
   const fake = await startFakeDevice({ maxHmcs: 2, poolSize: 16 });
   const env = { ...process.env, ...fake.env };
-  const broker = spawn(process.execPath, [CLI, 'serve', '--socket', socket], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
   const clientArgs = [fake.socketPath, fake.sysfsRoot, socket];
+  let broker;
   try {
-    await waitForSocket(socket, 10_000);
+    broker = await startServe(env, socket);
     const paths = {
       direct: blockClient(['direct', ...clientArgs], env),
       broker: blockClient(['broker', ...clientArgs], env),
@@ -137,12 +132,12 @@ async function brokerBench(startFakeDevice, o) {
       },
     };
   } finally {
-    broker.kill('SIGTERM');
-    await new Promise((resolve) =>
-      broker.exitCode !== null ? resolve() : broker.once('exit', resolve),
-    );
-    await fake.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      await broker?.stop();
+    } finally {
+      await fake.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -9,10 +9,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { waitForSocket } = require('../wait-for-socket');
-
-const root = path.resolve(__dirname, '..', '..');
-const CLI = path.join(root, 'dist', 'cjs', 'cli', 'main.js');
+const { startServe } = require('../serve-child');
 
 function rssOf(pid) {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB$/m);
@@ -46,20 +43,15 @@ async function brokerSoak(startFakeDevice, o) {
   const socket = path.join(dir, 'broker.sock');
   const fake = await startFakeDevice({ poolSize: 16 });
   const env = { ...process.env, ...fake.env };
-  const broker = spawn(
-    process.execPath,
-    ['--min-semi-space-size=16', '--max-semi-space-size=16', CLI, 'serve', '--socket', socket],
-    { env, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const exited = new Promise((resolve) =>
-    broker.once('exit', (code, signal) => resolve({ code, signal })),
-  );
   const samples = [];
   const started = process.hrtime.bigint();
-  let brokerExit;
+  let broker;
   let result;
   try {
-    await waitForSocket(socket, 10_000);
+    broker = await startServe(env, socket, [
+      '--min-semi-space-size=16',
+      '--max-semi-space-size=16',
+    ]);
     // The probe's connection is gone once the broker has read its end.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const fdsStart = fdsOf(broker.pid);
@@ -94,14 +86,13 @@ async function brokerSoak(startFakeDevice, o) {
       samples,
     };
   } finally {
-    broker.kill('SIGTERM');
-    brokerExit = await exited;
-    await fake.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      await broker?.stop();
+    } finally {
+      await fake.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
-  // SIGTERM is the broker's clean stop: anything but exit 0 is a failure.
-  if (brokerExit.code !== 0)
-    throw new Error(`the broker exited ${brokerExit.code ?? brokerExit.signal} on SIGTERM`);
   return result;
 }
 
