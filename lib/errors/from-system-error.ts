@@ -155,8 +155,12 @@ export function fromSystemError(error: SystemErrorLike, device = '/dev/ibmvmc'):
         `the driver reported an I/O error on ${call}; if it persists, check "ibmvmc status" and reload the module`,
         d,
       );
+    case 'ENOSYS':
     case 'ENOTTY':
     case 'EISDIR':
+      // ENOSYS: an ioctl nobody implements there (qemu-user answers the ones it does not know so).
+      if (error.code === 'ENOSYS' && !call.startsWith('ioctl:'))
+        return new IbmvmcError(`${error.message}`, d);
       return new NotAVmcDeviceError(
         `${device} is not a VMC device (${error.code} on ${call}: ${describeNode(device)} does not take the VMC ioctls): use /dev/ibmvmc (see "ibmvmc status"), or a fake device's socket in a process with its preload shim (ibmvmc fake-device)`,
         d,

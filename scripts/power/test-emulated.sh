@@ -182,6 +182,8 @@ ignore=(/test/real-driver/)
 jest_args+=(--testPathIgnorePatterns "${ignore[@]}")
 # The tests' own waits stretch by this factor (test/helpers/time-scale.ts).
 export IBMVMC_TEST_TIME_SCALE="${IBMVMC_TEST_TIME_SCALE:-15}"
+# For the few tests that see the emulator itself (qemu-user fails an ioctl it does not know with ENOSYS).
+export IBMVMC_TEST_QEMU_USER=1
 # A fake starts in seconds here, and shards load the machine: 10 s is too tight.
 export IBMVMC_FAKE_START_TIMEOUT_MS="${IBMVMC_FAKE_START_TIMEOUT_MS:-60000}"
 

@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   NoBuffersError,
   NoSlotFreeError,
+  NotAVmcDeviceError,
   PermissionDeniedError,
   SessionResetError,
 } from '../../lib/index';
@@ -80,6 +81,21 @@ describe('fromSystemError maps every errno the driver returns', () => {
       await new Promise((resolve) => server.close(resolve));
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('names a path that is not a VMC device: ENOTTY or ENOSYS on an ioctl, EISDIR on open', () => {
+    for (const [code, errno, call] of [
+      ['ENOTTY', 25, 'ioctl:SETHMCID'],
+      ['ENOSYS', 38, 'ioctl:QUERY'],
+      ['EISDIR', 21, 'open'],
+    ] as const) {
+      const error = fromSystemError(sys(code, errno, call), '/nowhere');
+      expect(error).toBeInstanceOf(NotAVmcDeviceError);
+      expect(error).toMatchObject({ code, syscall: call, errno: -errno, retryable: false });
+      expect(error.message).toMatch(`/nowhere is not a VMC device (${code} on ${call}`);
+    }
+    // ENOSYS elsewhere is no statement about the path.
+    expect(fromSystemError(sys('ENOSYS', 38, 'read')).constructor).toBe(IbmvmcError);
   });
 
   it('keeps the code of an errno it has no class for', () => {
