@@ -51,6 +51,10 @@ function guestFiles(inputs) {
       from: path.join(root, 'scripts', 'bench', 'block-thread-pool.js'),
       to: `${benchDir}/block-thread-pool.js`,
     },
+    {
+      from: path.join(root, 'scripts', 'bench', 'stopwatch.js'),
+      to: `${benchDir}/stopwatch.js`,
+    },
   ];
 }
 
