@@ -1,80 +1,56 @@
 /**
  * Entry point of the child process or worker thread that runs a fake device
- * for `startFakeDevice`. It starts a {@link FakeDevice} when told to, runs the
- * controls it is sent, forwards sessions' messages to the program's handler
- * when there is one, and stops when told to or when its parent goes away.
+ * for `startFakeDevice`. It starts a {@link FakeDevice} and its attach socket
+ * when told to, runs the controls it is sent (by its parent and by attached
+ * processes), forwards sessions' messages to the program's handler when
+ * there is one, and stops when told to or when its parent goes away.
  */
 import { rmSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { AttachServer } from './attach/server';
+import { FakeControls, type ControlPeer } from './control-peer';
 import { FakeDevice } from './fake-device';
-import type { FakeMessageHandler } from './handler';
 import {
   parentProcessPort,
   parentThreadPort,
   serializeError,
-  toBuffer,
-  type ControlMethod,
   type FromFake,
   type IpcPort,
   type ToFake,
 } from './ipc';
-import type { FakeDeviceOptions } from './options';
 
 const port: IpcPort<FromFake, ToFake> =
   parentPort !== null ? parentThreadPort(parentPort) : parentProcessPort();
 
 let device: FakeDevice | null = null;
+let attach: AttachServer | null = null;
+/** The program that started the fake, as a peer of its controls. */
+let owner: ControlPeer | null = null;
 /** The program's private directory for this fake, once known. */
 let dir: string | null = null;
 let stopping: Promise<void> | null = null;
-let nextHandleId = 1;
-const waitingAnswers = new Map<number, (answers: Buffer[] | undefined) => void>();
 
-/** Hands a session's message to the program and waits for its answers. */
-const forward: FakeMessageHandler = (message, session) =>
-  new Promise((resolve) => {
-    const id = nextHandleId++;
-    waitingAnswers.set(id, resolve);
-    // A copy of just the message: a view would drag its whole backing buffer along.
-    port.send({ type: 'handle', id, message: new Uint8Array(message), session });
+async function start(message: Extract<ToFake, { type: 'start' }>): Promise<void> {
+  dir = message.dir;
+  const started = await FakeDevice.start({
+    ...message.options,
+    socketPath: message.socketPath,
+    sysfsRoot: message.sysfsRoot,
   });
-
-async function control(method: ControlMethod, args: readonly unknown[]): Promise<unknown> {
-  const d = device;
-  if (d === null) throw new Error('the fake device is not running');
-  switch (method) {
-    case 'reset':
-      d.reset((args[0] ?? {}) as { reinitializeAfterMs?: number | null });
-      return undefined;
-    case 'configure':
-      await d.configure((args[0] ?? {}) as FakeDeviceOptions);
-      return undefined;
-    case 'inject':
-      return d.inject(Number(args[0]), toBuffer(args[1] as Uint8Array));
-    case 'setHandler':
-      d.setHandler(args[0] === true ? forward : null, args[1] as number | undefined);
-      return undefined;
-    case 'sessions':
-      return d.sessions();
-    case 'state':
-      return d.state();
-    case 'log':
-      // Copies of the message bytes, for the same reason as in `forward`.
-      return d
-        .log()
-        .map((entry) =>
-          entry.kind === 'message' ? { ...entry, data: new Uint8Array(entry.data) } : entry,
-        );
-    case 'clearLog':
-      d.clearLog();
-      return undefined;
-  }
+  device = started;
+  const controls = new FakeControls(started);
+  owner = controls.peer(port);
+  if (message.forward) controls.setHandler(owner, true);
+  attach = await AttachServer.listen(controls, message.attachPath, {
+    socketPath: message.socketPath,
+    sysfsRoot: message.sysfsRoot,
+  });
 }
 
 function stop(): Promise<void> {
   stopping ??= (async () => {
-    for (const resolve of waitingAnswers.values()) resolve(undefined);
-    waitingAnswers.clear();
+    owner?.close();
+    await attach?.close();
     const d = device;
     device = null;
     await d?.close();
@@ -95,36 +71,26 @@ function leave(): void {
 port.onMessage((message) => {
   switch (message.type) {
     case 'start':
-      dir = message.dir;
-      FakeDevice.start({
-        ...message.options,
-        socketPath: message.socketPath,
-        sysfsRoot: message.sysfsRoot,
-        handler: message.forward ? forward : undefined,
-      }).then(
-        (started) => {
-          device = started;
-          port.send({ type: 'ready' });
-        },
+      start(message).then(
+        () => port.send({ type: 'ready' }),
         (error: unknown) => {
           port.send({ type: 'failed', error: serializeError(error) });
-          leave();
+          void stop().then(leave);
         },
       );
       return;
     case 'call':
-      control(message.method, message.args).then(
-        (value) => port.send({ type: 'result', id: message.id, value }),
-        (error: unknown) =>
-          port.send({ type: 'error', id: message.id, error: serializeError(error) }),
-      );
+      if (owner === null)
+        port.send({
+          type: 'error',
+          id: message.id,
+          error: serializeError(new Error('the fake device is not running')),
+        });
+      else owner.receive(message);
       return;
-    case 'handled': {
-      const resolve = waitingAnswers.get(message.id);
-      waitingAnswers.delete(message.id);
-      resolve?.(message.answers.map(toBuffer));
+    case 'handled':
+      owner?.receive(message);
       return;
-    }
     case 'stop':
       void stop().then(() => {
         port.send({ type: 'stopped' });

@@ -2,8 +2,9 @@
  * `ibmvmc/fake`: a driver-faithful fake of `/dev/ibmvmc` for tests and CI.
  *
  * `startFakeDevice()` runs one in a child process or a worker and gives its
- * environment (`LD_PRELOAD` of the shim, the socket, the sysfs root) for the
- * processes under test. `FakeDevice` runs one in this thread, for clients that
+ * environment (`LD_PRELOAD` of the shim, the socket, the sysfs root, the
+ * attach socket) for the processes under test; `attachFakeDevice()` drives
+ * the controls of a fake another process started (a Jest `globalSetup`). `FakeDevice` runs one in this thread, for clients that
  * are other processes. `FakeSystem` is the model alone (driver, hypervisor and
  * the queues between them), to drive directly with a `ManualScheduler`.
  * `startQemuHypervisor()` puts the fake hypervisor behind QEMU's `spapr-vmc`
@@ -14,6 +15,14 @@
  */
 export { startFakeDevice } from './start';
 export type { FakeDeviceEnv, FakeDeviceHandle, FakeRunIn, StartFakeDeviceOptions } from './start';
+export type { FakeDeviceControls } from './remote-controls';
+export { attachFakeDevice } from './attach/attach';
+export type {
+  AttachFakeDeviceOptions,
+  AttachedFakeDevice,
+  AttachedFakeDeviceEnv,
+} from './attach/attach';
+export { ATTACH_SUFFIX, FAKE_ATTACH_ENV, attachPathFor } from './attach/names';
 export { FakeDevice } from './fake-device';
 export { FakeServer } from './server';
 export type { FakeServerOptions } from './server';

@@ -2,6 +2,8 @@
  * Messages between a program and the fake device it runs in a child process
  * or a worker thread, and the two transports that carry them (the child
  * process IPC channel with "advanced" serialization, or a worker's port).
+ * Processes attached to a fake send the same controls over its attach socket
+ * (attach/socket-port.ts).
  * Buffers arrive as plain Uint8Arrays on the other side; {@link toBuffer}
  * turns them back.
  */
@@ -28,6 +30,8 @@ export type ToFake =
       readonly options: FakeDeviceOptions;
       readonly socketPath: string;
       readonly sysfsRoot: string;
+      /** Where attached processes reach its controls. */
+      readonly attachPath: string;
       /** The private directory holding both; removed by the child if its parent dies. */
       readonly dir: string;
       /** Forward every slot's messages to the program's handler. */
@@ -54,7 +58,15 @@ export type FromFake =
       readonly message: Uint8Array;
       readonly session: FakeSessionInfo;
     }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  | {
+      /** The first message on an attach socket: what the attached process is talking to. */
+      readonly type: 'attached';
+      readonly version: number;
+      readonly pid: number;
+      readonly socketPath: string;
+      readonly sysfsRoot: string | null;
+    };
 
 /** One end of the channel. */
 export interface IpcPort<Out, In> {

@@ -255,6 +255,7 @@ describe('--write-env and --detach', () => {
       'LD_PRELOAD',
       'IBMVMC_FAKE_SOCKET',
       'IBMVMC_SYSFS_ROOT',
+      'IBMVMC_FAKE_ATTACH',
       'IBMVMC_FAKE_PID',
     ]);
     expect(env.IBMVMC_FAKE_PID).toBe(String(run.child.pid));

@@ -41,7 +41,9 @@ describe.each(['process', 'worker'] as FakeRunIn[])('startFakeDevice in a %s', (
       LD_PRELOAD: fake.preloadPath,
       IBMVMC_FAKE_SOCKET: fake.socketPath,
       IBMVMC_SYSFS_ROOT: fake.sysfsRoot,
+      IBMVMC_FAKE_ATTACH: `${fake.socketPath}.attach`,
     });
+    expect(fake.attachPath).toBe(`${fake.socketPath}.attach`);
     expect(path.basename(fake.preloadPath)).toBe('ibmvmc_fake_preload.so');
     expect(fake.preloadBuilt).toBe(existsSync(fake.preloadPath));
     expect(path.dirname(fake.socketPath)).toBe(fake.dir);

@@ -6,6 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { attachPathFor, FAKE_ATTACH_ENV } from '../../fake/attach/names';
+import type { AttachServer } from '../../fake/attach/server';
 import type { FakeDevice } from '../../fake/fake-device';
 import { cleanUpAtExit } from '../../fake/exit-cleanup';
 import { findPreloadPath, preloadCandidates } from '../../fake/preload-path';
@@ -33,7 +35,8 @@ export const fakeDeviceCommand: Command = {
     'Runs a driver-faithful fake of /dev/ibmvmc in this process and prints the',
     'environment that makes /dev/ibmvmc the fake in other processes (eval it in a',
     'shell, or copy it). SIGUSR1 resets the channel, as a hypervisor transport',
-    'event would.',
+    'event would. Other processes of this user drive its controls (inject, reset,',
+    'configure) with attachFakeDevice() from ibmvmc/fake, through IBMVMC_FAKE_ATTACH.',
     '',
     'It stops on Ctrl-C, SIGTERM or SIGHUP, and when the process that started it',
     'exits (npm exec/npx and the shell npm runs it through are seen through, so',
@@ -98,12 +101,21 @@ export const fakeDeviceCommand: Command = {
     const sysfsRoot = path.resolve(
       stringOption(context.values, 'sysfs') ?? path.join(path.dirname(socketPath), 'sys'),
     );
-    let device: FakeDevice;
+    const attachPath = attachPathFor(socketPath);
+    let device: FakeDevice | undefined;
+    let attach: AttachServer;
     try {
       // Loaded here: the fake is a third of the CLI's start-up time, and only this command needs it.
       const { FakeDevice } = await import('../../fake/fake-device');
+      const { AttachServer } = await import('../../fake/attach/server');
+      const { FakeControls } = await import('../../fake/control-peer');
       device = await FakeDevice.start({ ...options, socketPath, sysfsRoot });
+      attach = await AttachServer.listen(new FakeControls(device), attachPath, {
+        socketPath,
+        sysfsRoot,
+      });
     } catch (error) {
+      await device?.close();
       if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
       throw error;
     }
@@ -112,6 +124,7 @@ export const fakeDeviceCommand: Command = {
       LD_PRELOAD: preload ?? preloadCandidates()[0],
       [WIRE_ENV_SOCKET]: socketPath,
       IBMVMC_SYSFS_ROOT: sysfsRoot,
+      [FAKE_ATTACH_ENV]: attachPath,
     };
     // If this process dies without the finally below (an uncaught error), no stale file points at it.
     const cancelCleanUp =
@@ -171,6 +184,7 @@ export const fakeDeviceCommand: Command = {
       process.removeListener('SIGUSR1', onReset);
       if (envFile !== undefined) removeEnvFile(envFile);
       cancelCleanUp();
+      await attach.close();
       await device.close();
       if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     }
