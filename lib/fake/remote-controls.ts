@@ -55,6 +55,8 @@ export abstract class RemoteControls implements FakeDeviceControls {
   private handlesRunning = 0;
   /** The fake is gone (stopped, crashed, detached from): calls fail. */
   protected gone = false;
+  /** Why, once gone. */
+  private goneBecause = '';
 
   protected constructor(
     protected readonly port: IpcPort<ToFake, FromFake>,
@@ -106,7 +108,10 @@ export abstract class RemoteControls implements FakeDeviceControls {
   /** Why a call cannot be sent now (the fake is stopping, say), or null. */
   protected refuseCall(method: ControlMethod): FakeDeviceError | null {
     return this.gone
-      ? new FakeDeviceError(`fake device: ${method}() after stop`, 'ERR_IBMVMC_FAKE_STOPPED')
+      ? new FakeDeviceError(
+          `fake device: ${method}(): ${this.goneBecause}`,
+          'ERR_IBMVMC_FAKE_STOPPED',
+        )
       : null;
   }
 
@@ -158,6 +163,7 @@ export abstract class RemoteControls implements FakeDeviceControls {
   protected lost(error: Error): FakeDeviceError | null {
     if (this.gone) return null;
     this.gone = true;
+    this.goneBecause = error.message;
     const failure = new FakeDeviceError(
       `fake device: ${error.message}`,
       'ERR_IBMVMC_FAKE_STOPPED',
