@@ -111,5 +111,6 @@ export function envWithoutShim(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.LD_PRELOAD;
   delete env.IBMVMC_FAKE_SOCKET;
+  delete env.IBMVMC_FAKE_ATTACH;
   return env;
 }

@@ -143,11 +143,12 @@ describe('examples/ against the fake', () => {
   });
 });
 
-describe('examples/testing: each runner, under the wrapper', () => {
+describe('examples/testing: each runner, as its comments say to run it', () => {
   it(
-    'Jest with globalSetup/globalTeardown',
+    "Jest with globalSetup/globalTeardown: the run's fake, its controls through attachFakeDevice()",
     async () => {
-      const r = await underWrapper(
+      // No wrapper: the globalSetup's fake is all the run has.
+      const r = await run(
         [
           process.execPath,
           path.join(nodeModules, 'jest', 'bin', 'jest.js'),
@@ -155,10 +156,11 @@ describe('examples/testing: each runner, under the wrapper', () => {
           'jest.config.cjs',
         ],
         path.join(examples, 'testing', 'jest'),
+        envWithoutShim(),
       ).done;
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toMatch(/warn|did not exit|open handle/i);
-      expect(r.stderr).toMatch(/^Tests: +3 passed, 3 total$/m);
+      expect(r.stderr).toMatch(/^Tests: +4 passed, 4 total$/m);
     },
     LONG,
   );

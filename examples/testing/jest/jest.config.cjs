@@ -1,7 +1,4 @@
-// Jest with one fake device for the whole run (global-setup.cjs), and the
-// test process itself able to open fakes: run Jest under the wrapper,
-//   npx ibmvmc fake-device -- npx jest --config jest.config.cjs
-// which starts Jest with the fake's LD_PRELOAD (it must be there when a process starts).
+// Jest with one fake device for the whole run: npx jest --config jest.config.cjs
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['**/*.test.cjs'],
