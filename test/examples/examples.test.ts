@@ -174,7 +174,7 @@ describe('examples/testing: each runner, as its comments say to run it', () => {
       ).done;
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toMatch(/warn|did not exit|open handle/i);
-      expect(r.stdout).toMatch(/^# pass 3\n# fail 0\n# cancelled 0\n# skipped 0\n# todo 0$/m);
+      expect(r.stdout).toMatch(/^# pass 4\n# fail 0\n# cancelled 0\n# skipped 0\n# todo 0$/m);
     },
     LONG,
   );
@@ -188,7 +188,7 @@ describe('examples/testing: each runner, as its comments say to run it', () => {
       ).done;
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toMatch(/warn|did not exit|open handle/i);
-      expect(r.stdout).toMatch(/^ +Tests +3 passed \(3\)$/m);
+      expect(r.stdout).toMatch(/^ +Tests +4 passed \(4\)$/m);
     },
     LONG,
   );

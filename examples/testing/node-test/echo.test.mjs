@@ -58,3 +58,20 @@ describe('with the controls', () => {
     assert.equal(client.state, 'closed');
   });
 });
+
+// 3. A fault, configured at run time: the hypervisor refuses every session.
+test('the echo script fails when the hypervisor refuses its session', async () => {
+  await fake.configure({ openAnswer: { status: 1 } });
+  try {
+    const run = promisify(execFile)(process.execPath, [script], {
+      env: { ...process.env, ...fake.env },
+    });
+    // The driver lets the session open; its first write finds it gone.
+    await assert.rejects(
+      run,
+      (error) => error.code === 1 && /SessionResetError/.test(error.stderr),
+    );
+  } finally {
+    await fake.configure({ openAnswer: { status: 0 } });
+  }
+});

@@ -53,3 +53,20 @@ describe('with the controls', () => {
     expect(client.state).toBe('closed');
   });
 });
+
+// 3. A fault, configured at run time: the hypervisor refuses every session.
+test('the echo script fails when the hypervisor refuses its session', async () => {
+  await fake.configure({ openAnswer: { status: 1 } });
+  try {
+    const run = promisify(execFile)(process.execPath, [script], {
+      env: { ...process.env, ...fake.env },
+    });
+    // The driver lets the session open; its first write finds it gone.
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('SessionResetError'),
+    });
+  } finally {
+    await fake.configure({ openAnswer: { status: 0 } });
+  }
+});
