@@ -28,7 +28,8 @@ import {
   setHmcToken,
   type HmcMessage,
 } from '../protocol/hmc-message';
-import { abortError, validateOptions, validateSignal, validateTimeout } from '../session/deadline';
+import { validateOptions } from '../device/options-argument';
+import { abortError, validateSignal, validateTimeout } from '../session/deadline';
 import type { CallOptions } from '../session/session';
 import { exchangeOptionsData } from './command-path';
 import { DeadlineQueue, type DeadlineEntry } from './deadline-queue';

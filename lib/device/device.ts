@@ -2,7 +2,7 @@ import '../disposable';
 import { debug } from '../debug';
 import { InvalidArgumentError } from '../errors/error-classes';
 import { showValue } from '../protocol/format';
-import { validateOptions } from '../session/deadline';
+import { validateOptions } from './options-argument';
 import { binding, type NativeDeviceHandle } from '../native/binding';
 import { asyncSystemCall, systemCall } from '../native/system-call';
 import { describeDriverState, driverStateName, type DriverStateName } from './driver-state';

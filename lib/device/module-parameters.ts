@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors/error-classes';
 import { showValue } from '../protocol/format';
-import { validateOptions } from '../session/deadline';
+import { validateOptions } from './options-argument';
 
 /** The ibmvmc module's parameters, from sysfs. */
 export type ModuleParameters =

@@ -18,17 +18,6 @@ export function validateTimeout(value: unknown, name: string, fallback: number):
   return value > MAX_TIMER_MS ? Infinity : value;
 }
 
-/** Validates an options argument: an object, or undefined for none. */
-export function validateOptions<T extends object>(value: T | undefined, what: string): Partial<T> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null)
-    throw new InvalidArgumentError(
-      `the options of ${what} must be an object, got ${value === null ? 'null' : typeof value}`,
-      { code: 'ERR_INVALID_ARG_TYPE' },
-    );
-  return value;
-}
-
 /** Validates a `signal` option. */
 export function validateSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
