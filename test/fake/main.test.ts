@@ -25,7 +25,8 @@ async function run(args: string[]): Promise<Running> {
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const lines = out.split('\n').filter((l) => l.startsWith('export '));
-      if (lines.length === 3) {
+      // Four variables: the shim, the socket, the sysfs root, and the attach socket (last).
+      if (lines.length === 4) {
         resolve(
           Object.fromEntries(
             lines.map((l) => {

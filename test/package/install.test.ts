@@ -1,7 +1,7 @@
 /**
  * The packed package installs and runs with no compiler and no install step:
  * with `npm install --ignore-scripts`, with npm running its install script,
- * and with pnpm 10 (which blocks dependencies' scripts); `require`, `import`
+ * and with pnpm 10 and Bun (which block dependencies' scripts); `require`, `import`
  * and `ibmvmc --help` work and the addon loads from `prebuilds/`. Without a
  * matching binary, importing still works and the first call that needs the
  * addon throws one line saying what to do.
@@ -81,6 +81,7 @@ beforeAll(() => {
   ]);
   install('npm-scripts', 'npm', ['install', '--foreground-scripts', '--prefer-offline', tarball]);
   install('pnpm', 'npx', ['--yes', 'pnpm@10', 'add', tarball]);
+  install('bun', 'npx', ['--yes', 'bun@1', 'add', tarball]);
 }, 120_000);
 
 afterAll(async () => {
@@ -103,6 +104,7 @@ describe.each([
   ['npm-ignore-scripts', 'npx', ['--no-install', 'ibmvmc', '--help']],
   ['npm-scripts', 'npx', ['--no-install', 'ibmvmc', '--help']],
   ['pnpm', 'node_modules/.bin/ibmvmc', ['--help']],
+  ['bun', 'node_modules/.bin/ibmvmc', ['--help']],
 ])('installed with %s', (name, command, helpArgs) => {
   test('the addon loads from prebuilds/linux-x64 with require; nothing was built', async () => {
     const dir = await installed(name);
@@ -143,6 +145,21 @@ test('pnpm 10 blocked the install script, so the prebuild loaded without it', as
   const version = /using pnpm v(\d+)\.\d+\.\d+/.exec(stdout);
   expect(version?.[1]).toBe('10');
   console.log(`install: ${version?.[0] ?? 'pnpm, version not printed'}`);
+});
+
+test('Bun blocked the install script; the addon loads under Bun itself too', async () => {
+  const { stdout, stderr } = await installs.get('bun')!;
+  expect(`${stdout}${stderr}`).toMatch(/Blocked 1 postinstall/);
+  const dir = await installed('bun');
+  const version = await inDir(dir, 'npx', ['--yes', 'bun@1', '--version']);
+  const underBun = await inDir(dir, 'npx', [
+    '--yes',
+    'bun@1',
+    '-e',
+    "console.log(require('ibmvmc').nativeConstants().HMC_ID_LEN)",
+  ]);
+  expect(underBun.stdout).toBe('32\n');
+  console.log(`install: Bun ${version.stdout.trim()}`);
 });
 
 test('without a binary for the platform: importing works, the addon call says in one line what to do', async () => {
