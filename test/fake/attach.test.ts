@@ -41,6 +41,14 @@ const until = async (check: () => Promise<boolean>, ms = 3000 * TIME_SCALE): Pro
   }
 };
 
+/** A message as the attach socket frames it: a 4-byte big-endian length, then V8-serialized. */
+function frame(message: unknown): Buffer {
+  const body = serialize(message);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
+
 /** A router echo, which the fake's default handler answers. */
 const echo = (text: string): Buffer =>
   encodeHmcMessage({
@@ -204,13 +212,6 @@ describe('attachFakeDevice errors', () => {
     };
   }
 
-  const frame = (message: unknown): Buffer => {
-    const body = serialize(message);
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length);
-    return Buffer.concat([header, body]);
-  };
-
   it('says what to do when there is no fake to attach to', async () => {
     delete process.env[FAKE_ATTACH_ENV];
     await expect(attachFakeDevice()).rejects.toMatchObject({
@@ -287,13 +288,6 @@ describe('the attach socket', () => {
       setTimeout(() => reject(new Error('the fake kept a broken peer')), 5000 * TIME_SCALE).unref();
     });
   }
-
-  const frame = (message: unknown): Buffer => {
-    const body = serialize(message);
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length);
-    return Buffer.concat([header, body]);
-  };
 
   it('drops a peer that breaks the protocol, alone: the others and the fake carry on', async () => {
     const good: AttachedFakeDevice = await attachFakeDevice(fake.attachPath);
