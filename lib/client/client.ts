@@ -182,7 +182,20 @@ export class HmcClient<
     const options = validateOptions(attachOptions, 'attach()');
     const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
     const signal = validateSignal(options.signal);
-    const client = new HmcClient(session, resolveClientSettings(options));
+    return HmcClient.attachSettled(session, resolveClientSettings(options), { timeoutMs, signal });
+  }
+
+  /**
+   * @internal Attaches with settings `resolveClientSettings()` settled and a
+   * checked deadline for this step (`connect()` checks them once).
+   */
+  static async attachSettled<S extends ClientTransport>(
+    session: S,
+    settings: ClientSettings,
+    step: { readonly timeoutMs: number; readonly signal: AbortSignal | undefined },
+  ): Promise<HmcClient<S>> {
+    const { timeoutMs, signal } = step;
+    const client = new HmcClient(session, settings);
     if (client.#shared !== undefined) {
       // The broker opened the command path already: its answer is ours.
       client.#commandPathOptions = client.#shared.commandPathOptions;

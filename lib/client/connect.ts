@@ -5,12 +5,13 @@ import { readModuleParameters } from '../device/module-parameters';
 import { InvalidArgumentError, TimeoutError } from '../errors/error-classes';
 import { Deadline, validateSignal, validateTimeout } from '../session/deadline';
 import { HmcSession } from '../session/session';
+import { resolveSessionSettings } from '../session/settings';
 import { BrokerTransport } from '../broker/client/broker-transport';
 import { connectBroker } from '../broker/client/connect-broker';
 import { resolveBrokerSettings, type BrokerClientOptions } from '../broker/client/options';
 import { BROKER_ENV } from '../broker/client/socket-path';
 import { HmcClient } from './client';
-import { DEFAULT_MAX_IN_FLIGHT, resolveClientSettings, type ClientOptions } from './options';
+import { resolveClientSettings, type ClientOptions } from './options';
 
 /**
  * Opens an HMC session and its command path (router exchange options), and
@@ -72,29 +73,26 @@ async function direct(options: ClientOptions): Promise<HmcClient<HmcSession>> {
     throw new InvalidArgumentError(
       'the client does not reconnect: a new session needs a new command path, so connect again after a reset',
     );
-  const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
-  const signal = validateSignal(options.signal);
-  const settings = { requestTimeoutMs, closeTimeoutMs, maxInFlight };
-  resolveClientSettings(settings); // a bad setting must fail before the session is opened
-  const deadline = new Deadline(timeoutMs);
-  let poolSize = DEFAULT_MAX_IN_FLIGHT;
+  // Every option checked here, once, before the session is opened; the layers below take them settled.
+  const open = resolveSessionSettings(sessionOptions);
+  let settings = resolveClientSettings({ requestTimeoutMs, closeTimeoutMs, maxInFlight });
+  const deadline = new Deadline(open.timeoutMs);
   if (maxInFlight === undefined) {
     // The pool the driver asks the hypervisor for; it may lend fewer (then sends wait for EBUSY to pass).
-    const params = await readModuleParameters({ sysfsRoot: options.sysfsRoot });
-    if (params.loaded) poolSize = params.bufPoolSize;
+    const params = await readModuleParameters({ sysfsRoot: open.sysfsRoot });
+    if (params.loaded) settings = { ...settings, maxInFlight: params.bufPoolSize };
   }
-  const session = await HmcSession.open({ ...sessionOptions, timeoutMs, signal });
+  const session = await HmcSession.openSettled(open);
   try {
-    return await HmcClient.attach(session, {
-      ...resolveClientSettings(settings, poolSize),
+    return await HmcClient.attachSettled(session, settings, {
       timeoutMs: deadline.remaining(),
-      signal,
+      signal: open.signal,
     });
   } catch (error) {
     // The caller gave one deadline for the whole connect: say so, with the step that ran out.
     if (error instanceof TimeoutError)
       throw new TimeoutError(
-        `could not open the command path on ${session.path} within ${timeoutMs} ms: ${error.message}`,
+        `could not open the command path on ${session.path} within ${open.timeoutMs} ms: ${error.message}`,
         { cause: error },
       );
     throw error;

@@ -6,7 +6,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { debug } from '../debug';
-import { DEFAULT_DEVICE_PATH, validateDevicePath } from '../device/device';
 import '../disposable';
 import {
   AbortError,
@@ -25,8 +24,7 @@ import { Backoff } from './backoff';
 import { connect, probeMtu, type ConnectOptions } from './connect';
 import { validateOptions } from '../device/options-argument';
 import { abortError, validateSignal, validateTimeout } from './deadline';
-import { encodeHmcId } from './hmc-id';
-import { showValue } from '../protocol/format';
+import { resolveSessionSettings, type OpenSettings, type SessionSettings } from './settings';
 import { kSendWithdrawable, withdrawNothing, type WithdrawableSend } from './withdrawable-send';
 
 /** Options of {@link HmcSession.open}. */
@@ -88,15 +86,6 @@ export interface HmcSessionEvents {
   reconnect: [];
   /** The session is closed. */
   close: [];
-}
-
-/** Validated session options. */
-interface SessionSettings {
-  probeIntervalMs: number;
-  queueSize: number;
-  sendTimeoutMs: number;
-  reconnectTimeoutMs: number | undefined;
-  sysfsRoot: string | undefined;
 }
 
 const SEND_BACKOFF = { immediate: 2, initialMs: 1, maxMs: 50 };
@@ -186,47 +175,14 @@ export class HmcSession extends EventEmitter<HmcSessionEvents> {
    * which it was. Bad options are rejected before any system call.
    */
   static async open(options: SessionOptions): Promise<HmcSession> {
-    if (typeof options !== 'object' || options === null)
-      throw new InvalidArgumentError('open() takes an options object with an hmcId', {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    const path = validateDevicePath(options.path ?? DEFAULT_DEVICE_PATH);
-    const hmcId = encodeHmcId(options.hmcId);
-    const timeoutMs = validateTimeout(options.timeoutMs, 'timeoutMs', 10_000);
-    const signal = validateSignal(options.signal);
-    const probeIntervalMs = validateTimeout(options.probeIntervalMs, 'probeIntervalMs', 1000);
-    const sendTimeoutMs = validateTimeout(options.sendTimeoutMs, 'sendTimeoutMs', 10_000);
-    const queueSize = options.queueSize ?? 8;
-    if (!Number.isInteger(queueSize) || queueSize < 1)
-      throw new InvalidArgumentError(
-        `queueSize must be an integer ≥ 1, got ${showValue(queueSize)}`,
-      );
-    const reconnect = options.reconnect;
-    if (
-      reconnect !== undefined &&
-      typeof reconnect !== 'boolean' &&
-      (typeof reconnect !== 'object' || reconnect === null)
-    )
-      throw new InvalidArgumentError(
-        `reconnect must be a boolean or { timeoutMs }, got ${showValue(reconnect)}`,
-        { code: 'ERR_INVALID_ARG_TYPE' },
-      );
-    const reconnectTimeoutMs =
-      reconnect === undefined || reconnect === false
-        ? undefined
-        : validateTimeout(
-            reconnect === true ? undefined : reconnect.timeoutMs,
-            'reconnect.timeoutMs',
-            timeoutMs,
-          );
-    const sysfsRoot = options.sysfsRoot;
-    const connection = await connect({ path, hmcId, timeoutMs, signal, sysfsRoot });
-    return new HmcSession(
-      path,
-      hmcId,
-      { probeIntervalMs, queueSize, sendTimeoutMs, reconnectTimeoutMs, sysfsRoot },
-      connection,
-    );
+    return HmcSession.openSettled(resolveSessionSettings(options));
+  }
+
+  /** @internal Opens with settings `resolveSessionSettings()` settled (`connect()` does). */
+  static async openSettled(settings: OpenSettings): Promise<HmcSession> {
+    const { path, hmcId, timeoutMs, signal, ...kept } = settings;
+    const connection = await connect({ path, hmcId, timeoutMs, signal, sysfsRoot: kept.sysfsRoot });
+    return new HmcSession(path, hmcId, kept, connection);
   }
 
   /** The 32-byte HMC id this session is bound with (a copy). */

@@ -24,6 +24,6 @@ export async function connectBroker(
   });
   const transport = new BrokerTransport(connection, { closeTimeoutMs: client.closeTimeoutMs });
   transport.subscribe(broker.events);
-  // The broker holds the command path: attaching sends nothing and cannot time out.
-  return HmcClient.attach(transport, client);
+  // The broker holds the command path: attaching sends nothing.
+  return HmcClient.attachSettled(transport, client, deadline);
 }
