@@ -57,6 +57,8 @@ export abstract class RemoteControls implements FakeDeviceControls {
   protected gone = false;
   /** Why, once gone. */
   private goneBecause = '';
+  /** Why calls are closed (see closeCalls), or null. */
+  private closedBecause: string | null = null;
 
   protected constructor(
     protected readonly port: IpcPort<ToFake, FromFake>,
@@ -105,14 +107,12 @@ export abstract class RemoteControls implements FakeDeviceControls {
     await this.call('clearLog', []);
   }
 
-  /** Why a call cannot be sent now (the fake is stopping, say), or null. */
-  protected refuseCall(method: ControlMethod): FakeDeviceError | null {
-    return this.gone
-      ? new FakeDeviceError(
-          `fake device: ${method}(): ${this.goneBecause}`,
-          'ERR_IBMVMC_FAKE_STOPPED',
-        )
-      : null;
+  /**
+   * No call may be sent from now on: the owner is stopping the fake, or this
+   * process is detaching. Later calls fail with `<method>() <reason>`.
+   */
+  protected closeCalls(reason: string): void {
+    this.closedBecause ??= reason;
   }
 
   /** The number of calls and handler runs in progress changed (0: idle). */
@@ -122,8 +122,15 @@ export abstract class RemoteControls implements FakeDeviceControls {
 
   /** Sends a call and waits for its result. */
   protected call(method: ControlMethod, args: readonly unknown[]): Promise<unknown> {
-    const refused = this.refuseCall(method);
-    if (refused !== null) return Promise.reject(refused);
+    if (this.closedBecause !== null || this.gone)
+      return Promise.reject(
+        new FakeDeviceError(
+          this.closedBecause !== null
+            ? `fake device: ${method}() ${this.closedBecause}`
+            : `fake device: ${method}(): ${this.goneBecause}`,
+          'ERR_IBMVMC_FAKE_STOPPED',
+        ),
+      );
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

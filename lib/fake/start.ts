@@ -19,14 +19,7 @@ import { childEntryPath } from './entry-path';
 import { FakeDeviceError } from './errors';
 import { cleanUpAtExit } from './exit-cleanup';
 import type { FakeMessageHandler } from './handler';
-import {
-  childProcessPort,
-  workerPort,
-  type ControlMethod,
-  type FromFake,
-  type IpcPort,
-  type ToFake,
-} from './ipc';
+import { childProcessPort, workerPort, type FromFake, type IpcPort, type ToFake } from './ipc';
 import { resolveOptions, type FakeDeviceOptions } from './options';
 import { findPreloadPath, preloadCandidates } from './preload-path';
 import { deserializeError, RemoteControls, type FakeDeviceControls } from './remote-controls';
@@ -120,14 +113,7 @@ export async function startFakeDevice(
   resolveOptions(device); // fail here, with a clear error, rather than in the child
   const entry = childEntryPath();
   const dir = await mkdtemp(path.join(tmpDir ?? tmpdir(), 'ibmvmc-fake-'));
-  const handle = new Handle(
-    runIn,
-    dir,
-    spawnFake(runIn, entry),
-    handler !== undefined,
-    handler ?? null,
-    timeoutMs,
-  );
+  const handle = new Handle(runIn, dir, spawnFake(runIn, entry), handler ?? null, timeoutMs);
   try {
     await handle.start(device);
   } catch (error) {
@@ -151,6 +137,8 @@ class Handle extends RemoteControls implements FakeDeviceHandle {
   private startWaiter: { resolve(): void; reject(error: Error): void } | null = null;
   private stopWaiter: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  /** Whether the fake forwards sessions' messages to a handler in this process. */
+  private readonly forwarding: boolean;
   /** If this process exits without stopping the fake, its directory and child go with it. */
   private readonly cancelExitCleanUp = cleanUpAtExit(() => this.abandon());
 
@@ -158,11 +146,11 @@ class Handle extends RemoteControls implements FakeDeviceHandle {
     readonly runIn: FakeRunIn,
     readonly dir: string,
     run: FakeRun,
-    private readonly forwarding: boolean,
     handler: FakeMessageHandler | null,
     timeoutMs: number,
   ) {
     super(run.port, timeoutMs, handler);
+    this.forwarding = handler !== null;
     this.child = run.child;
     this.worker = run.worker;
     this.pid = run.pid;
@@ -206,6 +194,7 @@ class Handle extends RemoteControls implements FakeDeviceHandle {
   }
 
   stop(): Promise<void> {
+    this.closeCalls('after stop');
     this.stopping ??= this.shutdown().finally(this.cancelExitCleanUp);
     return this.stopping;
   }
@@ -218,12 +207,6 @@ class Handle extends RemoteControls implements FakeDeviceHandle {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  protected override refuseCall(method: ControlMethod): FakeDeviceError | null {
-    return this.stopping !== null
-      ? new FakeDeviceError(`fake device: ${method}() after stop`, 'ERR_IBMVMC_FAKE_STOPPED')
-      : super.refuseCall(method);
   }
 
   /** The fake is gone (stopped, crashed or unreachable): fail whatever waits for it. */

@@ -9,8 +9,7 @@
 import '../../disposable';
 import * as net from 'node:net';
 import { FakeDeviceError } from '../errors';
-import type { FakeMessageHandler } from '../handler';
-import type { ControlMethod, FromFake, ToFake } from '../ipc';
+import type { FromFake, ToFake } from '../ipc';
 import { findPreloadPath, preloadCandidates } from '../preload-path';
 import { defaultControlTimeoutMs } from '../control-timeout';
 import { deserializeError, RemoteControls, type FakeDeviceControls } from '../remote-controls';
@@ -116,7 +115,7 @@ class Attached extends RemoteControls implements AttachedFakeDevice {
     hello: Hello,
     timeoutMs: number,
   ) {
-    super(port, timeoutMs, null as FakeMessageHandler | null);
+    super(port, timeoutMs, null);
     this.pid = hello.pid;
     this.socketPath = hello.socketPath;
     this.sysfsRoot = hello.sysfsRoot ?? undefined;
@@ -141,6 +140,7 @@ class Attached extends RemoteControls implements AttachedFakeDevice {
   }
 
   detach(): Promise<void> {
+    this.closeCalls('after detach');
     this.detaching ??= new Promise<void>((resolve) => {
       if (this.socket.destroyed) resolve();
       else {
@@ -155,12 +155,6 @@ class Attached extends RemoteControls implements AttachedFakeDevice {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.detach();
-  }
-
-  protected override refuseCall(method: ControlMethod): FakeDeviceError | null {
-    return this.detaching !== null
-      ? new FakeDeviceError(`fake device: ${method}() after detach`, 'ERR_IBMVMC_FAKE_STOPPED')
-      : super.refuseCall(method);
   }
 
   protected override busyChanged(inProgress: number): void {
